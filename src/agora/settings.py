@@ -1,0 +1,35 @@
+"""Process-wide settings, read from ``AGORA_*`` environment variables.
+
+Choosing a deployment is configuration, never a code fork (DESIGN.md):
+``AGORA_CHAIN_URL`` unset means the embedded in-process EVM.
+"""
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Settings shared by every Agora surface.
+
+    Example::
+
+        >>> Settings(data_dir=Path("/data")).data_dir
+        PosixPath('/data')
+    """
+
+    model_config = SettingsConfigDict(env_prefix="AGORA_", extra="ignore")
+
+    data_dir: Path = Path("../shared/data")
+    """Folder holding the real data (``pneumoniamnist.npz`` …)."""
+
+    chain_url: str | None = None
+    """JSON-RPC endpoint of an EVM chain; unset selects the embedded EVM."""
+
+    cache_dir: Path = Path.home() / ".cache" / "agora"
+    """Compiled contract artifacts and other rebuildable files."""
+
+
+def load_settings() -> Settings:
+    """Read the settings from the environment."""
+    return Settings()
