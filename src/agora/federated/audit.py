@@ -1,0 +1,229 @@
+"""The audited round: validate, hash, aggregate, commit.
+
+:class:`RoundAuditor` holds everything the coordinator does with a round's
+updates that does not depend on how they arrived (Flower simulation or
+deployment), so it can be tested on plain arrays:
+
+1. validate each update (:mod:`agora.federated.validation`); a rejected
+   update is logged and recorded, and the round goes on with the others;
+2. hash each accepted update canonically (:func:`update_digest`);
+3. average the accepted updates by example count, or keep the previous
+   model if none was accepted (never a NaN model);
+4. commit the Merkle root of the update hashes and the aggregate's hash
+   through the injected :class:`RoundCommitter` (the ledger in production).
+
+Rounds are timed, so that the audit's share of a round can be reported.
+"""
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from agora.federated.arrays import (
+    Arrays,
+    aggregate_digest,
+    update_digest,
+    weighted_average,
+)
+from agora.federated.errors import InvalidUpdateError
+from agora.federated.merkle import InclusionProof, inclusion_proof, merkle_root
+from agora.federated.validation import validate_update
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Provider:
+    """A data provider of a job, in its on-chain application order."""
+
+    index: int
+    name: str
+    address: str
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One provider's reply to a training round, before any check."""
+
+    provider_index: int
+    arrays: Arrays
+    num_examples: object
+    train_loss: float = float("nan")
+
+
+@dataclass(frozen=True)
+class AcceptedUpdate:
+    """An update that passed validation and went into the aggregate."""
+
+    provider: Provider
+    num_examples: int
+    norm: float
+    digest: bytes
+    train_loss: float
+
+
+@dataclass(frozen=True)
+class RejectedUpdate:
+    """An update that broke a validation rule and was left out."""
+
+    provider: Provider
+    rule: str
+    detail: str
+
+
+@dataclass
+class RoundRecord:
+    """What happened in one round, as committed and as measured."""
+
+    server_round: int
+    accepted: list[AcceptedUpdate]
+    rejected: list[RejectedUpdate]
+    missing: list[Provider]
+    updates_root: bytes
+    aggregate_hash: bytes
+    tx_hash: str
+    audit_seconds: float
+    round_seconds: float = 0.0
+    kept_previous_model: bool = False
+
+    @property
+    def leaves(self) -> list[bytes]:
+        """The committed leaves (update hashes) in tree order."""
+        return [update.digest for update in self.accepted]
+
+    def proof_for(self, provider_index: int) -> tuple[bytes, InclusionProof]:
+        """The leaf and inclusion proof of one provider's accepted update."""
+        for position, update in enumerate(self.accepted):
+            if update.provider.index == provider_index:
+                return update.digest, inclusion_proof(self.leaves, position)
+        raise LookupError(
+            f"provider {provider_index} has no accepted update in round "
+            f"{self.server_round}"
+        )
+
+
+class RoundCommitter(Protocol):
+    """Writes a round commitment somewhere durable; returns a receipt id."""
+
+    def __call__(
+        self, server_round: int, updates_root: bytes, aggregate_hash: bytes
+    ) -> str: ...
+
+
+@dataclass
+class RoundHistory:
+    """The models of a round, kept for contribution measurement."""
+
+    previous: Arrays
+    updates: dict[int, Arrays]
+    weights: dict[int, int]
+    aggregate: Arrays
+
+
+@dataclass
+class RoundAuditor:
+    """Audits rounds of one job; see the module docstring for the steps."""
+
+    job_id: int
+    providers: Sequence[Provider]
+    committer: RoundCommitter
+    max_update_norm: float
+    clock: Callable[[], float] = time.perf_counter
+    records: list[RoundRecord] = field(default_factory=list)
+    history: list[RoundHistory] = field(default_factory=list)
+
+    def audit_round(
+        self, server_round: int, previous: Arrays, submissions: Sequence[Submission]
+    ) -> tuple[Arrays, RoundRecord]:
+        """Audit one round; return the new global model and the round's record."""
+        started = self.clock()
+        by_index = {provider.index: provider for provider in self.providers}
+
+        # Validate and hash, in provider order so the tree order is stable.
+        accepted: list[tuple[AcceptedUpdate, Arrays]] = []
+        rejected: list[RejectedUpdate] = []
+        seen: set[int] = set()
+        for submission in sorted(submissions, key=lambda s: s.provider_index):
+            provider = by_index.get(submission.provider_index)
+            if provider is None or submission.provider_index in seen:
+                logger.warning(
+                    "job %s round %s: reply from unknown or repeated provider %s",
+                    self.job_id,
+                    server_round,
+                    submission.provider_index,
+                )
+                continue
+            seen.add(submission.provider_index)
+            try:
+                valid = validate_update(
+                    submission.arrays,
+                    previous,
+                    num_examples=submission.num_examples,
+                    max_norm=self.max_update_norm,
+                )
+            except InvalidUpdateError as exc:
+                logger.warning(
+                    "job %s round %s: rejected update of %s (%s)",
+                    self.job_id,
+                    server_round,
+                    provider.name,
+                    exc.rule,
+                )
+                rejected.append(RejectedUpdate(provider, exc.rule, exc.detail))
+                continue
+            digest = update_digest(
+                submission.arrays,
+                job_id=self.job_id,
+                server_round=server_round,
+                provider=provider.address,
+            )
+            update = AcceptedUpdate(
+                provider, valid.num_examples, valid.norm, digest, submission.train_loss
+            )
+            accepted.append((update, submission.arrays))
+        missing = [p for p in self.providers if p.index not in seen]
+
+        # Aggregate, or keep the previous model when nothing passed.
+        if accepted:
+            aggregate = weighted_average(
+                [arrays for _, arrays in accepted],
+                [update.num_examples for update, _ in accepted],
+            )
+        else:
+            logger.warning(
+                "job %s round %s: no valid update, keeping the previous model",
+                self.job_id,
+                server_round,
+            )
+            aggregate = previous
+
+        # Commit the round.
+        root = merkle_root([update.digest for update, _ in accepted])
+        aggregate_hash = aggregate_digest(
+            aggregate, job_id=self.job_id, server_round=server_round
+        )
+        tx_hash = self.committer(server_round, root, aggregate_hash)
+
+        record = RoundRecord(
+            server_round=server_round,
+            accepted=[update for update, _ in accepted],
+            rejected=rejected,
+            missing=missing,
+            updates_root=root,
+            aggregate_hash=aggregate_hash,
+            tx_hash=tx_hash,
+            audit_seconds=self.clock() - started,
+            kept_previous_model=not accepted,
+        )
+        self.records.append(record)
+        self.history.append(
+            RoundHistory(
+                previous=previous,
+                updates={u.provider.index: arrays for u, arrays in accepted},
+                weights={u.provider.index: u.num_examples for u, _ in accepted},
+                aggregate=aggregate,
+            )
+        )
+        return aggregate, record

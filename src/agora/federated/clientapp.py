@@ -1,0 +1,61 @@
+"""The provider side: a Flower ``ClientApp`` around a :class:`LocalTrainer`.
+
+The trainer is the application's (the X-ray CNN, the credit model); this
+module only moves weights in and out of Flower messages. The trainer must
+be picklable: the simulation runs each ClientApp in its own worker process.
+"""
+
+from typing import Protocol
+
+from flwr.app import Context, Message, MetricRecord, RecordDict
+from flwr.clientapp import ClientApp
+
+from agora.federated.arrays import Arrays, from_record, to_record
+from agora.federated.strategy import (
+    ARRAYS_KEY,
+    CONFIG_KEY,
+    METRICS_KEY,
+    NUM_EXAMPLES,
+    PARTITION_ID,
+    TRAIN_LOSS,
+)
+
+TOTAL_ROUNDS = "num-rounds"
+
+
+class LocalTrainer(Protocol):
+    """Trains the global model on one provider's local data."""
+
+    def train(
+        self,
+        arrays: Arrays,
+        *,
+        partition_id: int,
+        server_round: int,
+        total_rounds: int,
+    ) -> tuple[Arrays, int, float]:
+        """Return the new arrays, the number of examples and the mean loss."""
+        ...
+
+
+def make_client_app(trainer: LocalTrainer) -> ClientApp:
+    """A ClientApp whose ``train`` handler runs ``trainer`` on its partition."""
+    app = ClientApp()
+
+    @app.train()
+    def train(msg: Message, context: Context) -> Message:
+        config = msg.content.config_records[CONFIG_KEY]
+        partition_id = int(str(context.node_config[PARTITION_ID]))
+        arrays, num_examples, loss = trainer.train(
+            from_record(msg.content.array_records[ARRAYS_KEY]),
+            partition_id=partition_id,
+            server_round=int(str(config["server-round"])),
+            total_rounds=int(str(config[TOTAL_ROUNDS])),
+        )
+        metrics = MetricRecord(
+            {NUM_EXAMPLES: num_examples, PARTITION_ID: partition_id, TRAIN_LOSS: loss}
+        )
+        content = RecordDict({ARRAYS_KEY: to_record(arrays), METRICS_KEY: metrics})
+        return Message(content=content, reply_to=msg)
+
+    return app

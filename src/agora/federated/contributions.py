@@ -1,0 +1,87 @@
+"""Providers' contributions to a finished job, and their payout weights.
+
+Per round t, the model coalition S would have produced is the previous
+global model's replacement by the example-weighted average of S's accepted
+updates (the empty coalition keeps the previous model); its utility is the
+coordinator's validation score. The round's exact Shapley values are
+summed over rounds (Song et al. 2019, multi-round reconstruction; see
+:mod:`agora.federated.shapley`). A provider with no accepted update in a
+round contributes nothing to that round's coalitions.
+"""
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from agora.federated.arrays import Arrays, weighted_average
+from agora.federated.audit import Provider, RoundHistory
+from agora.federated.shapley import Coalition, exact_shapley, weights_from_shapley
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Contributions:
+    """Shapley value per provider (in provider order) and payout weights."""
+
+    shapley: list[float]
+    weights_bps: list[int]
+    per_round: list[list[float]]
+    evaluations: int
+
+
+class _RoundGame:
+    """The cooperative game of one round: coalition -> validation utility."""
+
+    def __init__(
+        self,
+        providers: Sequence[Provider],
+        past: RoundHistory,
+        utility: Callable[[Arrays], float],
+    ) -> None:
+        self.providers = providers
+        self.past = past
+        self.utility = utility
+        self.cache: dict[Coalition, float] = {}
+
+    def __call__(self, coalition: Coalition) -> float:
+        # Players without an accepted update this round add nothing.
+        members = frozenset(
+            self.providers[i].index
+            for i in coalition
+            if self.providers[i].index in self.past.updates
+        )
+        if members not in self.cache:
+            ordered = sorted(members)
+            model = (
+                weighted_average(
+                    [self.past.updates[m] for m in ordered],
+                    [self.past.weights[m] for m in ordered],
+                )
+                if ordered
+                else self.past.previous
+            )
+            self.cache[members] = self.utility(model)
+        return self.cache[members]
+
+
+def measure_contributions(
+    providers: Sequence[Provider],
+    history: Sequence[RoundHistory],
+    utility: Callable[[Arrays], float],
+) -> Contributions:
+    """Exact multi-round Shapley values of ``providers`` over ``history``."""
+    totals = [0.0] * len(providers)
+    per_round: list[list[float]] = []
+    evaluations = 0
+
+    for past in history:
+        game = _RoundGame(providers, past, utility)
+        values = exact_shapley(len(providers), game)
+        evaluations += len(game.cache)
+        per_round.append(values)
+        totals = [total + value for total, value in zip(totals, values, strict=True)]
+
+    weights = weights_from_shapley(totals)
+    logger.info("contributions measured with %s model evaluations", evaluations)
+    return Contributions(totals, weights, per_round, evaluations)

@@ -1,0 +1,29 @@
+"""Errors of the federated layer."""
+
+from agora.errors import AgoraError
+
+
+class FederatedError(AgoraError):
+    """Root of the federated layer's errors."""
+
+
+class InvalidUpdateError(FederatedError, ValueError):
+    """A provider's model update broke a validation rule.
+
+    ``rule`` names the rule (``missing-arrays``, ``shape-mismatch``,
+    ``non-finite``, ``norm-bound``, ``num-examples``) so that logs, the round
+    record and tests can tell the cases apart without parsing the message.
+    """
+
+    def __init__(self, rule: str, detail: str) -> None:
+        super().__init__(f"update rejected ({rule}): {detail}")
+        self.rule = rule
+        self.detail = detail
+
+
+class InclusionProofError(FederatedError, ValueError):
+    """An inclusion proof does not lead to the committed Merkle root."""
+
+
+class ContributionError(FederatedError, ValueError):
+    """Contributions cannot be measured or turned into payout weights."""

@@ -1,0 +1,89 @@
+"""Contribution measurement: exact Shapley values and payout weights.
+
+Federated Shapley values follow the multi-round reconstruction of Song, Tong
+and Wei, "Profit Allocation for Federated Learning" (IEEE Big Data 2019): in
+every round, the model a coalition S would have produced is rebuilt from the
+previous global model and the updates of S alone, scored on the coordinator's
+validation split, and the round's Shapley values are summed over rounds. No
+retraining is needed, and with at most :data:`MAX_EXACT_PLAYERS` providers
+every coalition is evaluated (2^n models per round), so the values are exact
+for the utility chosen, not Monte Carlo estimates.
+"""
+
+import math
+from collections.abc import Callable, Sequence
+from itertools import combinations
+
+from agora.federated.errors import ContributionError
+
+MAX_EXACT_PLAYERS = 6
+"""Largest number of providers for which every coalition is evaluated."""
+
+TOTAL_BPS = 10_000
+"""Contribution weights are basis points that sum to exactly this."""
+
+Coalition = frozenset[int]
+
+
+def exact_shapley(
+    num_players: int, utility: Callable[[Coalition], float]
+) -> list[float]:
+    """Shapley value of each player ``0..num_players-1`` under ``utility``.
+
+    ``utility`` is called once per coalition (including the empty one).
+
+    Example (a symmetric game splits the value equally)::
+
+        >>> exact_shapley(2, lambda s: float(len(s) == 2))
+        [0.5, 0.5]
+    """
+    if not 1 <= num_players <= MAX_EXACT_PLAYERS:
+        raise ContributionError(
+            f"exact Shapley needs 1..{MAX_EXACT_PLAYERS} providers, got {num_players}"
+        )
+
+    values = {
+        frozenset(members): utility(frozenset(members))
+        for size in range(num_players + 1)
+        for members in combinations(range(num_players), size)
+    }
+
+    # phi_i = sum over S not containing i of |S|!(n-|S|-1)!/n! * (v(S+i) - v(S))
+    n_factorial = math.factorial(num_players)
+    shapley = [0.0] * num_players
+    for coalition, value in values.items():
+        weight = (
+            math.factorial(len(coalition))
+            * math.factorial(num_players - len(coalition) - 1)
+            / n_factorial
+            if len(coalition) < num_players
+            else 0.0
+        )
+        for player in range(num_players):
+            if player not in coalition:
+                shapley[player] += weight * (values[coalition | {player}] - value)
+    return shapley
+
+
+def weights_from_shapley(shapley: Sequence[float]) -> list[int]:
+    """Turn Shapley values into basis-point weights summing to 10,000.
+
+    Negative values (a provider whose updates hurt the validation score)
+    earn nothing. If no provider has a positive value the reward is split
+    equally, since the buyer's escrow is owed to someone who took part.
+    Rounding uses the largest-remainder method, so the sum is exact.
+    """
+    if not shapley:
+        raise ContributionError("no providers to weigh")
+    positive = [max(value, 0.0) if math.isfinite(value) else 0.0 for value in shapley]
+    total = sum(positive)
+    shares = [1.0] * len(shapley) if total <= 0.0 else positive
+    total = sum(shares)
+
+    exact = [TOTAL_BPS * share / total for share in shares]
+    floors = [math.floor(x) for x in exact]
+    leftover = TOTAL_BPS - sum(floors)
+    by_remainder = sorted(range(len(exact)), key=lambda i: (floors[i] - exact[i], i))
+    for index in by_remainder[:leftover]:
+        floors[index] += 1
+    return floors
