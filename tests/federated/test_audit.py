@@ -1,0 +1,152 @@
+"""The audited round: rejection, aggregation, commitment, proofs."""
+
+import hashlib
+
+import numpy as np
+import pytest
+
+from agora.federated.arrays import aggregate_digest, update_digest
+from agora.federated.audit import Provider, RoundAuditor, Submission
+from agora.federated.contributions import measure_contributions
+from agora.federated.merkle import merkle_root, verify_inclusion
+
+PROVIDERS = [Provider(i, f"hospital-{i}", f"0x{i + 1:040x}") for i in range(3)]
+GLOBAL = {"w": np.zeros(4, dtype=np.float32)}
+
+
+class Ledger:
+    """Records commitments the way the chain would (a real, in-memory sink)."""
+
+    def __init__(self) -> None:
+        self.commits: list[tuple[int, bytes, bytes]] = []
+
+    def __call__(self, server_round: int, root: bytes, aggregate: bytes) -> str:
+        self.commits.append((server_round, root, aggregate))
+        return "0x" + hashlib.sha256(root + aggregate).hexdigest()
+
+
+def _auditor(ledger: Ledger) -> RoundAuditor:
+    return RoundAuditor(
+        job_id=7, providers=PROVIDERS, committer=ledger, max_update_norm=10.0
+    )
+
+
+def _sub(index: int, value: float, count: object = 10) -> Submission:
+    return Submission(index, {"w": np.full(4, value, dtype=np.float32)}, count)
+
+
+def test_clean_round_averages_by_examples_and_commits_the_root() -> None:
+    ledger = Ledger()
+    auditor = _auditor(ledger)
+    model, record = auditor.audit_round(
+        1, GLOBAL, [_sub(2, 3.0, 30), _sub(0, 1.0, 10), _sub(1, 2.0, 20)]
+    )
+
+    np.testing.assert_allclose(model["w"], (10 * 1 + 20 * 2 + 30 * 3) / 60)
+    assert [u.provider.index for u in record.accepted] == [0, 1, 2]
+    expected_leaves = [
+        update_digest(
+            {"w": np.full(4, v, np.float32)}, job_id=7, server_round=1, provider=p
+        )
+        for v, p in [
+            (1.0, PROVIDERS[0].address),
+            (2.0, PROVIDERS[1].address),
+            (3.0, PROVIDERS[2].address),
+        ]
+    ]
+    assert ledger.commits == [
+        (
+            1,
+            merkle_root(expected_leaves),
+            aggregate_digest(model, job_id=7, server_round=1),
+        )
+    ]
+
+
+def test_each_provider_verifies_its_inclusion_against_the_committed_root() -> None:
+    ledger = Ledger()
+    _, record = _auditor(ledger).audit_round(
+        1, GLOBAL, [_sub(0, 1.0), _sub(1, 2.0), _sub(2, 3.0)]
+    )
+    committed_root = ledger.commits[0][1]
+    for provider in PROVIDERS:
+        leaf, proof = record.proof_for(provider.index)
+        verify_inclusion(leaf, proof, committed_root)
+
+
+@pytest.mark.parametrize(
+    ("bad", "rule"),
+    [
+        (_sub(1, float("nan")), "non-finite"),
+        (Submission(1, {"w": np.zeros(5, np.float32)}, 10), "shape-mismatch"),
+        (_sub(1, 1e5), "norm-bound"),
+        (_sub(1, 1.0, 0), "num-examples"),
+    ],
+    ids=["nan", "wrong-shape", "oversize", "zero-examples"],
+)
+def test_invalid_update_is_rejected_and_the_round_goes_on(
+    bad: Submission, rule: str
+) -> None:
+    ledger = Ledger()
+    model, record = _auditor(ledger).audit_round(
+        1, GLOBAL, [_sub(0, 1.0), bad, _sub(2, 3.0)]
+    )
+
+    assert [(r.provider.index, r.rule) for r in record.rejected] == [(1, rule)]
+    assert [u.provider.index for u in record.accepted] == [0, 2]
+    np.testing.assert_allclose(model["w"], 2.0)
+    assert np.isfinite(model["w"]).all()
+    with pytest.raises(LookupError):
+        record.proof_for(1)
+
+
+def test_round_with_every_update_rejected_keeps_the_previous_model() -> None:
+    ledger = Ledger()
+    previous = {"w": np.array([1.0, 2.0, 3.0, 4.0], np.float32)}
+    model, record = _auditor(ledger).audit_round(
+        4, previous, [_sub(0, float("nan")), _sub(1, 1.0, 0), _sub(2, float("inf"))]
+    )
+
+    assert model is previous
+    assert record.kept_previous_model and not record.accepted
+    assert ledger.commits == [
+        (4, merkle_root([]), aggregate_digest(previous, job_id=7, server_round=4))
+    ]
+
+
+def test_missing_unknown_and_repeated_providers_are_recorded_not_counted() -> None:
+    ledger = Ledger()
+    _, record = _auditor(ledger).audit_round(
+        1, GLOBAL, [_sub(0, 1.0), _sub(0, 50.0), _sub(9, 1.0)]
+    )
+    assert [u.provider.index for u in record.accepted] == [0]
+    assert [p.index for p in record.missing] == [1, 2]
+
+
+def test_contributions_rank_the_useful_provider_first() -> None:
+    # Utility: closeness of the model to a target only provider 0 moves to.
+    target = np.full(4, 1.0, np.float32)
+    ledger = Ledger()
+    auditor = _auditor(ledger)
+    model = GLOBAL
+    for server_round in (1, 2):
+        model, _ = auditor.audit_round(
+            server_round,
+            model,
+            [
+                Submission(0, {"w": target.copy()}, 10),
+                Submission(1, {"w": model["w"].copy()}, 10),
+                Submission(2, {"w": model["w"] - 1.0}, 10),
+            ],
+        )
+
+    result = measure_contributions(
+        PROVIDERS,
+        auditor.history,
+        lambda arrays: -float(np.abs(arrays["w"] - target).sum()),
+    )
+    assert result.shapley[0] > result.shapley[1] > result.shapley[2]
+    assert result.weights_bps[2] == 0
+    assert sum(result.weights_bps) == 10_000
+    # Two rounds of 2^3 coalitions, some sharing a model: at most 16 evaluations.
+    assert 0 < result.evaluations <= 16
