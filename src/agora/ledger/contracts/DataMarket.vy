@@ -1,0 +1,412 @@
+# pragma version ~=0.4.3
+"""
+@title DataMarket
+@notice Datasets offered by hospitals (metadata only), federated training
+        jobs with an escrowed reward, on-chain matching of providers to
+        jobs, per-round commitments and finalisation that pays each
+        provider by contribution weight.
+
+        Job life cycle: OPEN (providers apply) -> RUNNING (coordinator
+        commits rounds) -> FINALIZED (providers paid, dust refunded), or
+        OPEN -> CANCELLED (buyer refunded after the deadline when the job
+        never started).
+
+        Every function that moves tokens writes its state before the
+        transfer (checks-effects-interactions) and also holds Vyper's
+        reentrancy lock. The lock check is compiled as a bare `assert`, so
+        a re-entrant call reverts without a reason string; every other
+        misuse reverts with a reason prefixed "datamarket: ".
+"""
+
+from ethereum.ercs import IERC20
+
+
+interface IConsortium:
+    def hasRole(account: address, role: uint256) -> bool: view
+
+
+# Role bits, mirrored from Consortium.vy.
+HOSPITAL: constant(uint256) = 1
+COORDINATOR: constant(uint256) = 2
+BUYER: constant(uint256) = 4
+
+MAX_PROVIDERS: public(constant(uint256)) = 16
+BPS: public(constant(uint256)) = 10000
+
+# Job states; 0 means "no such job".
+OPEN: public(constant(uint256)) = 1
+RUNNING: public(constant(uint256)) = 2
+FINALIZED: public(constant(uint256)) = 3
+CANCELLED: public(constant(uint256)) = 4
+
+
+struct Dataset:
+    owner: address
+    modality: bytes32
+    labelSet: bytes32
+    samples: uint256
+    schemaCid: String[128]
+
+
+struct Job:
+    buyer: address
+    coordinator: address
+    specCid: String[128]
+    modality: bytes32
+    labelSet: bytes32
+    minSamples: uint256
+    reward: uint256
+    minProviders: uint256
+    maxProviders: uint256
+    deadline: uint256
+    state: uint256
+    roundsCommitted: uint256
+
+
+struct Round:
+    updatesRoot: bytes32
+    aggregateHash: bytes32
+
+
+consortium: public(immutable(IConsortium))
+token: public(immutable(IERC20))
+
+datasetCount: public(uint256)
+datasets: public(HashMap[uint256, Dataset])
+
+jobCount: public(uint256)
+jobs: public(HashMap[uint256, Job])
+
+_providers: HashMap[uint256, DynArray[address, MAX_PROVIDERS]]
+# jobId -> provider -> datasetId it applied with (ids start at 1).
+providerDataset: public(HashMap[uint256, HashMap[address, uint256]])
+_rounds: HashMap[uint256, HashMap[uint256, Round]]
+payout: public(HashMap[uint256, HashMap[address, uint256]])
+refunded: public(HashMap[uint256, uint256])
+
+
+event DatasetRegistered:
+    datasetId: indexed(uint256)
+    owner: indexed(address)
+    modality: bytes32
+    labelSet: bytes32
+    samples: uint256
+    schemaCid: String[128]
+
+
+event JobPosted:
+    jobId: indexed(uint256)
+    buyer: indexed(address)
+    coordinator: indexed(address)
+    reward: uint256
+    deadline: uint256
+    specCid: String[128]
+
+
+event ProviderApplied:
+    jobId: indexed(uint256)
+    provider: indexed(address)
+    datasetId: indexed(uint256)
+    index: uint256
+
+
+event JobStarted:
+    jobId: indexed(uint256)
+    providers: uint256
+
+
+event RoundCommitted:
+    jobId: indexed(uint256)
+    round: indexed(uint256)
+    updatesRoot: bytes32
+    aggregateHash: bytes32
+
+
+event ProviderPaid:
+    jobId: indexed(uint256)
+    provider: indexed(address)
+    amount: uint256
+
+
+event Refunded:
+    jobId: indexed(uint256)
+    buyer: indexed(address)
+    amount: uint256
+
+
+event JobFinalized:
+    jobId: indexed(uint256)
+    paid: uint256
+    refunded: uint256
+
+
+event JobCancelled:
+    jobId: indexed(uint256)
+    refunded: uint256
+
+
+@deploy
+def __init__(consortium_: IConsortium, token_: IERC20):
+    consortium = consortium_
+    token = token_
+
+
+@internal
+@view
+def _has_role(account: address, role: uint256) -> bool:
+    return staticcall consortium.hasRole(account, role)
+
+
+@internal
+@view
+def _job(jobId: uint256) -> Job:
+    job: Job = self.jobs[jobId]
+    assert job.state != 0, "datamarket: no such job"
+    return job
+
+
+@internal
+@view
+def _check_coordinator(job: Job):
+    assert msg.sender == job.coordinator, "datamarket: caller is not the coordinator"
+
+
+@external
+def registerDataset(
+    modality: bytes32, labelSet: bytes32, samples: uint256, schemaCid: String[128]
+) -> uint256:
+    """
+    @notice Offer a dataset's metadata. Caller must be a hospital.
+    @return The new dataset id (ids start at 1).
+    """
+    assert self._has_role(msg.sender, HOSPITAL), "datamarket: caller is not a hospital"
+    assert modality != empty(bytes32), "datamarket: empty modality"
+    assert labelSet != empty(bytes32), "datamarket: empty label set"
+    assert samples > 0, "datamarket: no samples"
+
+    datasetId: uint256 = self.datasetCount + 1
+    self.datasetCount = datasetId
+    self.datasets[datasetId] = Dataset(
+        owner=msg.sender,
+        modality=modality,
+        labelSet=labelSet,
+        samples=samples,
+        schemaCid=schemaCid,
+    )
+    log DatasetRegistered(
+        datasetId=datasetId,
+        owner=msg.sender,
+        modality=modality,
+        labelSet=labelSet,
+        samples=samples,
+        schemaCid=schemaCid,
+    )
+    return datasetId
+
+
+@external
+@nonreentrant
+def postJob(
+    specCid: String[128],
+    modality: bytes32,
+    labelSet: bytes32,
+    minSamples: uint256,
+    reward: uint256,
+    minProviders: uint256,
+    maxProviders: uint256,
+    deadline: uint256,
+    coordinator: address,
+) -> uint256:
+    """
+    @notice Post a training job and escrow `reward` from the caller, who
+            must be a buyer and must have approved this contract first.
+    @return The new job id (ids start at 1).
+    """
+    assert self._has_role(msg.sender, BUYER), "datamarket: caller is not a buyer"
+    assert self._has_role(coordinator, COORDINATOR), "datamarket: coordinator lacks role"
+    assert minProviders >= 1, "datamarket: minProviders below 1"
+    assert minProviders <= maxProviders, "datamarket: minProviders above maxProviders"
+    assert maxProviders <= MAX_PROVIDERS, "datamarket: maxProviders above 16"
+    assert deadline > block.timestamp, "datamarket: deadline passed"
+    assert reward > 0, "datamarket: zero reward"
+    # finalize multiplies reward by a weight of at most BPS; bounding it
+    # here means finalisation can never overflow and strand the escrow.
+    assert reward <= max_value(uint256) // BPS, "datamarket: reward too large"
+
+    jobId: uint256 = self.jobCount + 1
+    self.jobCount = jobId
+    self.jobs[jobId] = Job(
+        buyer=msg.sender,
+        coordinator=coordinator,
+        specCid=specCid,
+        modality=modality,
+        labelSet=labelSet,
+        minSamples=minSamples,
+        reward=reward,
+        minProviders=minProviders,
+        maxProviders=maxProviders,
+        deadline=deadline,
+        state=OPEN,
+        roundsCommitted=0,
+    )
+    log JobPosted(
+        jobId=jobId,
+        buyer=msg.sender,
+        coordinator=coordinator,
+        reward=reward,
+        deadline=deadline,
+        specCid=specCid,
+    )
+
+    assert extcall token.transferFrom(msg.sender, self, reward), "datamarket: escrow failed"
+    return jobId
+
+
+@external
+def apply(jobId: uint256, datasetId: uint256):
+    """
+    @notice Apply to an open job with one of the caller's datasets. The
+            contract checks that the dataset matches the job. Providers are
+            indexed in application order; `finalize` weights follow it.
+    """
+    job: Job = self._job(jobId)
+    assert job.state == OPEN, "datamarket: job not open"
+    assert block.timestamp <= job.deadline, "datamarket: deadline passed"
+    assert self._has_role(msg.sender, HOSPITAL), "datamarket: caller is not a hospital"
+
+    dataset: Dataset = self.datasets[datasetId]
+    assert dataset.owner != empty(address), "datamarket: no such dataset"
+    assert dataset.owner == msg.sender, "datamarket: caller does not own dataset"
+    assert dataset.modality == job.modality, "datamarket: modality mismatch"
+    assert dataset.labelSet == job.labelSet, "datamarket: label set mismatch"
+    assert dataset.samples >= job.minSamples, "datamarket: too few samples"
+
+    # A dataset's owner never changes, so one application per provider
+    # also means one application per dataset.
+    assert self.providerDataset[jobId][msg.sender] == 0, "datamarket: already applied"
+    index: uint256 = len(self._providers[jobId])
+    assert index < job.maxProviders, "datamarket: job is full"
+
+    self._providers[jobId].append(msg.sender)
+    self.providerDataset[jobId][msg.sender] = datasetId
+    log ProviderApplied(jobId=jobId, provider=msg.sender, datasetId=datasetId, index=index)
+
+
+@external
+def startJob(jobId: uint256):
+    """
+    @notice Close applications and start training. Coordinator only.
+    """
+    job: Job = self._job(jobId)
+    self._check_coordinator(job)
+    assert job.state == OPEN, "datamarket: job not open"
+    assert block.timestamp <= job.deadline, "datamarket: deadline passed"
+    count: uint256 = len(self._providers[jobId])
+    assert count >= job.minProviders, "datamarket: too few providers"
+
+    self.jobs[jobId].state = RUNNING
+    log JobStarted(jobId=jobId, providers=count)
+
+
+@external
+def commitRound(jobId: uint256, round: uint256, updatesRoot: bytes32, aggregateHash: bytes32):
+    """
+    @notice Commit training round `round` (rounds start at 1): the Merkle
+            root of the providers' update hashes and the aggregate's hash.
+    """
+    job: Job = self._job(jobId)
+    self._check_coordinator(job)
+    assert job.state == RUNNING, "datamarket: job not running"
+    assert round == job.roundsCommitted + 1, "datamarket: round out of order"
+    assert updatesRoot != empty(bytes32), "datamarket: empty updates root"
+    assert aggregateHash != empty(bytes32), "datamarket: empty aggregate hash"
+
+    self.jobs[jobId].roundsCommitted = round
+    self._rounds[jobId][round] = Round(updatesRoot=updatesRoot, aggregateHash=aggregateHash)
+    log RoundCommitted(
+        jobId=jobId, round=round, updatesRoot=updatesRoot, aggregateHash=aggregateHash
+    )
+
+
+@external
+@nonreentrant
+def finalize(jobId: uint256, weightsBps: DynArray[uint256, MAX_PROVIDERS]):
+    """
+    @notice Pay each provider reward * weight / 10000, in provider order,
+            and refund the rounding remainder to the buyer. Coordinator only.
+    """
+    job: Job = self._job(jobId)
+    self._check_coordinator(job)
+    assert job.state == RUNNING, "datamarket: job not running"
+    assert job.roundsCommitted >= 1, "datamarket: no rounds committed"
+    providers: DynArray[address, MAX_PROVIDERS] = self._providers[jobId]
+    assert len(weightsBps) == len(providers), "datamarket: weights length mismatch"
+    total: uint256 = 0
+    for weight: uint256 in weightsBps:
+        # Bounding each weight keeps the sum (at most 16 terms) from
+        # overflowing, which would revert without a reason.
+        assert weight <= BPS, "datamarket: weight above 10000"
+        total += weight
+    assert total == BPS, "datamarket: weights must sum to 10000"
+
+    # Effects: every amount is recorded before any token moves.
+    self.jobs[jobId].state = FINALIZED
+    amounts: DynArray[uint256, MAX_PROVIDERS] = []
+    paid: uint256 = 0
+    for i: uint256 in range(len(providers), bound=MAX_PROVIDERS):
+        amount: uint256 = job.reward * weightsBps[i] // BPS
+        amounts.append(amount)
+        paid += amount
+        self.payout[jobId][providers[i]] = amount
+        log ProviderPaid(jobId=jobId, provider=providers[i], amount=amount)
+    remainder: uint256 = job.reward - paid
+    self.refunded[jobId] = remainder
+    log Refunded(jobId=jobId, buyer=job.buyer, amount=remainder)
+    log JobFinalized(jobId=jobId, paid=paid, refunded=remainder)
+
+    # Interactions.
+    for i: uint256 in range(len(providers), bound=MAX_PROVIDERS):
+        if amounts[i] > 0:
+            assert extcall token.transfer(providers[i], amounts[i]), "datamarket: payment failed"
+    if remainder > 0:
+        assert extcall token.transfer(job.buyer, remainder), "datamarket: refund failed"
+
+
+@external
+@nonreentrant
+def cancel(jobId: uint256):
+    """
+    @notice Refund the whole escrow to the buyer of a job that never
+            started, once its deadline has passed. Buyer only.
+    """
+    job: Job = self._job(jobId)
+    assert msg.sender == job.buyer, "datamarket: caller is not the buyer"
+    assert job.state == OPEN, "datamarket: job not open"
+    assert block.timestamp > job.deadline, "datamarket: deadline not reached"
+
+    self.jobs[jobId].state = CANCELLED
+    self.refunded[jobId] = job.reward
+    log Refunded(jobId=jobId, buyer=job.buyer, amount=job.reward)
+    log JobCancelled(jobId=jobId, refunded=job.reward)
+
+    assert extcall token.transfer(job.buyer, job.reward), "datamarket: refund failed"
+
+
+@external
+@view
+def providers(jobId: uint256) -> DynArray[address, MAX_PROVIDERS]:
+    """
+    @notice Providers of a job in application order.
+    """
+    return self._providers[jobId]
+
+
+@external
+@view
+def roundCommitment(jobId: uint256, round: uint256) -> (bytes32, bytes32):
+    """
+    @notice (updatesRoot, aggregateHash) of a committed round; zeros if
+            the round was never committed.
+    """
+    committed: Round = self._rounds[jobId][round]
+    return committed.updatesRoot, committed.aggregateHash
