@@ -6,6 +6,7 @@ Choosing a deployment is configuration, never a code fork (DESIGN.md):
 
 from pathlib import Path
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -28,6 +29,14 @@ class Settings(BaseSettings):
 
     cache_dir: Path = Path.home() / ".cache" / "agora"
     """Compiled contract artifacts and other rebuildable files."""
+
+    faucet_key: SecretStr | None = None
+    """Private key (hex) of a funded account on ``chain_url``; it pays the
+    ether that new accounts need for gas. Unused by the embedded EVM."""
+
+    evm_version: str = "cancun"
+    """EVM version the contracts are compiled for; lower it for a chain that
+    lacks Cancun (transient storage), e.g. ``shanghai``."""
 
 
 def load_settings() -> Settings:
