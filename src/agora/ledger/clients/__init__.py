@@ -1,0 +1,8 @@
+"""One thin, typed client class per contract."""
+
+from agora.ledger.clients.base import ContractClient
+from agora.ledger.clients.consortium import ConsortiumClient
+from agora.ledger.clients.datamarket import DataMarketClient
+from agora.ledger.clients.token import TokenClient
+
+__all__ = ["ConsortiumClient", "ContractClient", "DataMarketClient", "TokenClient"]
