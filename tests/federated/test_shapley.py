@@ -5,7 +5,8 @@ import math
 import pytest
 
 from agora.federated.errors import ContributionError
-from agora.federated.shapley import TOTAL_BPS, exact_shapley, weights_from_shapley
+from agora.federated.shapley import exact_shapley, weights_from_shapley
+from agora.ledger import BPS
 
 
 def test_additive_game_gives_each_player_its_own_value() -> None:
@@ -52,7 +53,7 @@ def test_weights_sum_to_exactly_10000(
 ) -> None:
     weights = weights_from_shapley(shapley)
     assert weights == expected
-    assert sum(weights) == TOTAL_BPS
+    assert sum(weights) == BPS
 
 
 def test_weights_of_no_provider_are_refused() -> None:

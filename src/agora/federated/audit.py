@@ -21,6 +21,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from eth_typing import ChecksumAddress
+
 from agora.federated.arrays import (
     Arrays,
     aggregate_digest,
@@ -40,7 +42,7 @@ class Provider:
 
     index: int
     name: str
-    address: str
+    address: ChecksumAddress
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,7 @@ class RoundCommitter(Protocol):
     """Writes a round commitment somewhere durable; returns a receipt id."""
 
     def __call__(
-        self, server_round: int, updates_root: bytes, aggregate_hash: bytes
+        self, server_round: int, updates_root: bytes, aggregate_hash: bytes, /
     ) -> str: ...
 
 

@@ -15,12 +15,10 @@ from collections.abc import Callable, Sequence
 from itertools import combinations
 
 from agora.federated.errors import ContributionError
+from agora.ledger.hashing import to_basis_points
 
 MAX_EXACT_PLAYERS = 6
 """Largest number of providers for which every coalition is evaluated."""
-
-TOTAL_BPS = 10_000
-"""Contribution weights are basis points that sum to exactly this."""
 
 Coalition = frozenset[int]
 
@@ -71,19 +69,10 @@ def weights_from_shapley(shapley: Sequence[float]) -> list[int]:
     Negative values (a provider whose updates hurt the validation score)
     earn nothing. If no provider has a positive value the reward is split
     equally, since the buyer's escrow is owed to someone who took part.
-    Rounding uses the largest-remainder method, so the sum is exact.
     """
     if not shapley:
         raise ContributionError("no providers to weigh")
     positive = [max(value, 0.0) if math.isfinite(value) else 0.0 for value in shapley]
-    total = sum(positive)
-    shares = [1.0] * len(shapley) if total <= 0.0 else positive
-    total = sum(shares)
-
-    exact = [TOTAL_BPS * share / total for share in shares]
-    floors = [math.floor(x) for x in exact]
-    leftover = TOTAL_BPS - sum(floors)
-    by_remainder = sorted(range(len(exact)), key=lambda i: (floors[i] - exact[i], i))
-    for index in by_remainder[:leftover]:
-        floors[index] += 1
-    return floors
+    if sum(positive) <= 0.0:
+        positive = [1.0] * len(shapley)
+    return to_basis_points(positive)

@@ -41,11 +41,16 @@ class _Outcome:
 
 
 @contextmanager
-def _quiet_flower() -> Iterator[None]:
-    """Keep Flower's per-round INFO lines off the console; we show progress."""
+def quiet_flower() -> Iterator[None]:
+    """Keep Flower's console lines (per-round INFO, the notice that
+    ``run_simulation`` is deprecated in favour of ``flwr run``) off the
+    console while a job runs; Agora shows its own progress and records."""
     flower_logger = logging.getLogger("flwr")
     level = flower_logger.level
-    flower_logger.setLevel(logging.WARNING)
+    flower_logger.setLevel(logging.ERROR)
+    # Ray 2.5x warns on every start that it will stop overriding
+    # accelerator variables; the opt-in below is the behaviour we want.
+    os.environ.setdefault("RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO", "0")
     try:
         yield
     finally:
@@ -94,7 +99,7 @@ def run_simulated_job(
             "log_to_driver": False,
         },
     }
-    with _quiet_flower():
+    with quiet_flower():
         run_simulation(
             server_app=server_app,
             client_app=make_client_app(trainer),

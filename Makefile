@@ -1,0 +1,41 @@
+# Two entry points do all the setup themselves on a fresh machine:
+#   make demo   – the main job: `agora demo health` on the embedded default
+#   make test   – lint, type-check and the whole test suite
+# Both create .venv (Python 3.11) and install the pinned package on first use.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+OUT ?= out/health
+DEMO_ARGS ?=
+
+.PHONY: demo test lint typecheck pytest bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/agora ledger build
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/agora demo health --out $(OUT) $(DEMO_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest -q
+
+test: lint typecheck pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/fl_pneumonia.py
+
+clean:
+	rm -rf $(VENV) out

@@ -1,0 +1,26 @@
+"""Exit codes of the ``agora`` command, one registry for every subcommand.
+
+Scripts may rely on these numbers; they only ever get new entries.
+"""
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Why ``agora`` stopped."""
+
+    SUCCESS = 0
+    UNEXPECTED = 1
+    """A bug: an error Agora did not anticipate (the traceback is logged)."""
+    USAGE = 2
+    """Bad options or arguments (Typer/Click's own code)."""
+    CONFIGURATION = 3
+    """A setting is missing or invalid (``AGORA_*`` or an option)."""
+    DATA = 4
+    """Input data is missing, unreadable or malformed."""
+    LEDGER = 5
+    """The chain is unreachable or a transaction was refused."""
+    MARKET = 6
+    """A market job could not be carried through."""
+    FEDERATED = 7
+    """Federated training failed."""

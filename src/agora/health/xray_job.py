@@ -1,0 +1,113 @@
+"""The X-ray model as a federated market job: provider and coordinator sides.
+
+:class:`XrayTrainer` is what each hospital runs inside its Flower
+ClientApp: it holds only the settings to find its own partition (the data
+never leaves the provider's process) and trains the global model on it.
+:class:`XrayCoordinator` is the buyer's side: it scores models on the
+validation split it holds, for round monitoring and for contributions.
+"""
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from agora.federated.arrays import Arrays
+from agora.health.xray import (
+    DEFAULT_SHARES,
+    HospitalShare,
+    ImageSplit,
+    TrainConfig,
+    build_model,
+    evaluate,
+    load_pneumoniamnist,
+    load_state_arrays,
+    partition_non_iid,
+    predict_proba,
+    state_to_arrays,
+    train_local,
+)
+
+MODALITY = "xray/chest-28x28-grey"
+LABELS = ("normal", "pneumonia")
+MODEL_NAME = "xraynet-w16-batchnorm"
+
+
+@lru_cache(maxsize=4)
+def _hospital_splits(
+    data_dir: Path, seed: int, shares: tuple[HospitalShare, ...]
+) -> tuple[ImageSplit, ...]:
+    """Each hospital's train rows, loaded once per worker process."""
+    train = load_pneumoniamnist(data_dir).train
+    parts = partition_non_iid(train.labels, seed=seed, shares=shares)
+    return tuple(ImageSplit(train.images[p], train.labels[p]) for p in parts)
+
+
+@dataclass(frozen=True)
+class XrayTrainer:
+    """One hospital's local training, selected by its partition id."""
+
+    data_dir: Path
+    seed: int
+    config: TrainConfig
+    shares: tuple[HospitalShare, ...] = DEFAULT_SHARES
+    threads: int = 1
+
+    def train(
+        self,
+        arrays: Arrays,
+        *,
+        partition_id: int,
+        server_round: int,
+        total_rounds: int,
+    ) -> tuple[Arrays, int, float]:
+        """Train the global model on this hospital's rows for one round."""
+        torch.set_num_threads(self.threads)
+        split = _hospital_splits(self.data_dir, self.seed, self.shares)[partition_id]
+        model = build_model()
+        load_state_arrays(model, arrays)
+        stats = train_local(
+            model,
+            split,
+            config=self.config,
+            round_index=server_round - 1,
+            total_rounds=total_rounds,
+            seed=self.seed * 1_000 + partition_id,
+        )
+        return dict(state_to_arrays(model)), stats.num_examples, stats.loss
+
+
+@dataclass
+class XrayCoordinator:
+    """The buyer's scoring of models on its validation split."""
+
+    val: ImageSplit
+    val_auc_per_round: dict[int, float] = field(default_factory=dict)
+
+    def utility(self, arrays: Arrays) -> float:
+        """Validation AUC of ``arrays``: the contribution game's payoff."""
+        return evaluate(_model_of(arrays), self.val).auc
+
+    def on_round(self, server_round: int, arrays: Arrays) -> dict[str, float]:
+        """Score the global model after a round (round 0: initial model)."""
+        auc = self.utility(arrays)
+        self.val_auc_per_round[server_round] = auc
+        return {"val-auc": auc}
+
+
+def initial_model(seed: int) -> Arrays:
+    """The job's starting weights, from the job's seed."""
+    return dict(state_to_arrays(build_model(seed=seed)))
+
+
+def _model_of(arrays: Arrays) -> torch.nn.Module:
+    model = build_model()
+    load_state_arrays(model, arrays)
+    return model
+
+
+def probabilities(arrays: Arrays, split: ImageSplit) -> np.ndarray:
+    """Predicted pneumonia probabilities of a model on a split."""
+    return predict_proba(_model_of(arrays), split)

@@ -1,0 +1,202 @@
+"""Federated training jobs on ``DataMarket``: match, train, audit, pay.
+
+:class:`TrainingMarket` is the safe recipe over the ledger clients: it
+publishes specs and dataset schemas to the blockstore before their CIDs go
+on chain, and carries a job through its life cycle:
+
+    offer_dataset → post_job (reward escrowed) → apply (matched on chain)
+    → run_job: start → rounds (each committed) → contributions → finalize
+
+Training itself is injected (a :class:`LocalTrainer` per provider and the
+coordinator's scoring functions), so the same market runs the X-ray job and
+the credit job.
+"""
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from eth_typing import ChecksumAddress
+
+from agora.federated.arrays import Arrays
+from agora.federated.audit import Provider, RoundAuditor, RoundRecord
+from agora.federated.clientapp import LocalTrainer
+from agora.federated.contributions import Contributions, measure_contributions
+from agora.federated.simulation import (
+    RoundEvaluator,
+    SimulationResources,
+    quiet_flower,
+    run_simulated_job,
+)
+from agora.federated.strategy import AuditedFedAvg
+from agora.ledger import Account, Deployment
+from agora.ledger.hashing import label_set_hash, modality_hash
+from agora.ledger.model import DatasetId, JobId, TokenAmount, TxHash
+from agora.market.errors import JobFailedError
+from agora.market.spec import DatasetSchema, TrainingJobSpec, publish
+from agora.vault.blockstore import BlockStore, Cid
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Payout:
+    """What one provider earned from a finalised job."""
+
+    provider: Provider
+    shapley: float
+    weight_bps: int
+    amount: TokenAmount
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """A finalised job: its rounds, contributions and money flows."""
+
+    job_id: JobId
+    spec_cid: Cid
+    model: Arrays
+    rounds: list[RoundRecord]
+    contributions: Contributions
+    payouts: list[Payout]
+    escrow: TokenAmount
+    refund: TokenAmount
+    start_tx: TxHash
+    finalize_tx: TxHash
+
+
+class TrainingMarket:
+    """The data-job side of the marketplace, over one ledger deployment."""
+
+    def __init__(self, deployment: Deployment, store: BlockStore) -> None:
+        self.deployment = deployment
+        self.store = store
+
+    def offer_dataset(self, owner: Account, schema: DatasetSchema) -> DatasetId:
+        """Publish ``schema`` and register the offer (metadata only) on chain."""
+        schema_cid = publish(self.store, schema)
+        return self.deployment.data_market.register_dataset(
+            modality=modality_hash(schema.modality),
+            label_set=label_set_hash(schema.labels),
+            samples=schema.samples,
+            schema_cid=schema_cid,
+            account=owner,
+        )
+
+    def post_job(
+        self,
+        buyer: Account,
+        spec: TrainingJobSpec,
+        *,
+        reward: TokenAmount,
+        deadline: int,
+        coordinator: ChecksumAddress,
+    ) -> tuple[JobId, Cid]:
+        """Publish ``spec``, escrow ``reward`` and post the job."""
+        spec_cid = publish(self.store, spec)
+        market = self.deployment.data_market
+        self.deployment.token.approve(market.address, reward, account=buyer)
+        job_id = market.post_job(
+            spec_cid=spec_cid,
+            modality=modality_hash(spec.modality),
+            label_set=label_set_hash(spec.labels),
+            min_samples=spec.min_samples,
+            reward=reward,
+            min_providers=spec.min_providers,
+            max_providers=spec.max_providers,
+            deadline=deadline,
+            coordinator=coordinator,
+            account=buyer,
+        )
+        return job_id, spec_cid
+
+    def apply(self, provider: Account, job_id: JobId, dataset_id: DatasetId) -> TxHash:
+        """Apply to ``job_id`` with a dataset; the contract checks the match."""
+        return self.deployment.data_market.apply(job_id, dataset_id, account=provider)
+
+    def run_job(
+        self,
+        job_id: JobId,
+        spec: TrainingJobSpec,
+        *,
+        coordinator: Account,
+        names: dict[ChecksumAddress, str],
+        trainer: LocalTrainer,
+        initial: Arrays,
+        utility: Callable[[Arrays], float],
+        evaluate: RoundEvaluator | None = None,
+        on_round: Callable[[RoundRecord], None] | None = None,
+        resources: SimulationResources | None = None,
+    ) -> JobOutcome:
+        """Start the job, train it round by round, measure and pay.
+
+        Provider ``i`` of the job (on-chain application order) trains on
+        partition ``i`` of ``trainer``. ``utility`` scores a model on the
+        coordinator's validation data, for contributions.
+        """
+        market = self.deployment.data_market
+        job = market.get_job(job_id)
+        start_tx = market.start_job(job_id, account=coordinator)
+        providers = [
+            Provider(index, names.get(address, address), address)
+            for index, address in enumerate(market.providers(job_id))
+        ]
+        logger.info("job %s started with %s providers", job_id, len(providers))
+
+        # Train; every round is committed as soon as it is aggregated.
+        def commit(server_round: int, root: bytes, aggregate_hash: bytes) -> str:
+            return market.commit_round(
+                job_id, server_round, root, aggregate_hash, account=coordinator
+            )
+
+        auditor = RoundAuditor(
+            job_id=job_id,
+            providers=providers,
+            committer=commit,
+            max_update_norm=spec.max_update_norm,
+        )
+        with quiet_flower():
+            model = run_simulated_job(
+                strategy=AuditedFedAvg(auditor, on_round=on_round),
+                trainer=trainer,
+                initial=initial,
+                rounds=spec.rounds,
+                evaluate=evaluate,
+                resources=resources,
+            )
+
+        # Measure contributions and pay by them; then read back what the
+        # contract paid, and check nothing was created or lost.
+        contributions = measure_contributions(providers, auditor.history, utility)
+        finalize_tx = market.finalize(
+            job_id, contributions.weights_bps, account=coordinator
+        )
+        payouts = [
+            Payout(
+                provider,
+                contributions.shapley[provider.index],
+                contributions.weights_bps[provider.index],
+                market.payout(job_id, provider.address),
+            )
+            for provider in providers
+        ]
+        refund = market.refunded(job_id)
+        if sum(p.amount for p in payouts) + refund != job.reward:
+            raise JobFailedError(f"job {job_id}: payouts and refund do not add up")
+        return JobOutcome(
+            job_id=job_id,
+            spec_cid=Cid(job.spec_cid),
+            model=model,
+            rounds=auditor.records,
+            contributions=contributions,
+            payouts=payouts,
+            escrow=job.reward,
+            refund=refund,
+            start_tx=start_tx,
+            finalize_tx=finalize_tx,
+        )
+
+
+def provider_names(pairs: Sequence[tuple[Account, str]]) -> dict[ChecksumAddress, str]:
+    """Map accounts to display names, for round records and reports."""
+    return {account.address: name for account, name in pairs}
