@@ -1,0 +1,142 @@
+"""``agora demo health``: the quick configuration end to end, and bad input."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+AGORA = str(Path(sys.executable).parent / "agora")
+DATA_DIR = Path(
+    os.environ.get(
+        "AGORA_DATA_DIR", Path(__file__).parents[2].parent / "shared" / "data"
+    )
+)
+
+
+def _agora(
+    *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [AGORA, *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
+        check=False,
+    )
+
+
+@pytest.mark.slow
+def test_quick_demo_writes_a_complete_consistent_result(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run = _agora(
+        "demo", "health", "--quick", "--data-dir", str(DATA_DIR), "--out", str(out)
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+
+    result = json.loads((out / "result.json").read_text())
+    for key in (
+        "test_auc",
+        "test_acc",
+        "centralized",
+        "rounds",
+        "round_roots",
+        "escrow",
+        "refund",
+        "providers",
+    ):
+        assert key in result, key
+    assert result["rounds"] == 2
+    assert len(result["round_roots"]) == 2
+    assert all(
+        len(root) == 66 and root.startswith("0x") for root in result["round_roots"]
+    )
+    assert result["centralized"] is None  # no --baseline
+
+    providers = result["providers"]
+    assert [p["name"] for p in providers] == [
+        "St Mary's Referral Centre",
+        "Riverside General",
+        "Northgate Clinic",
+    ]
+    assert sum(p["samples"] for p in providers) == 4708  # every train row is used
+    for provider in providers:
+        assert set(provider) >= {"name", "samples", "shapley", "weight_bps", "payout"}
+    assert sum(p["weight_bps"] for p in providers) == 10_000
+    assert sum(p["payout"] for p in providers) + result["refund"] == result["escrow"]
+    assert result["escrow"] == 1_000 * 10**18
+
+    # Two short rounds already separate the classes well.
+    assert result["test_auc"] > 0.85
+    assert result["test_acc"] > 0.75
+
+    report = (out / "report.html").read_text()
+    for plot in ("roc.png", "auc_per_round.png", "contributions.png"):
+        assert plot in report
+        assert (out / plot).stat().st_size > 5_000
+    assert result["round_roots"][0] in report
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        ("missing-folder", "does not exist"),
+        ("missing-file", "pneumoniamnist.npz"),
+        ("corrupt-file", "pneumoniamnist.npz"),
+        ("missing-key", "test_labels"),
+    ],
+)
+def test_bad_data_dir_is_a_clear_error_naming_the_setting(
+    tmp_path: Path, setup: str, message: str
+) -> None:
+    data = tmp_path / "data"
+    if setup != "missing-folder":
+        data.mkdir()
+    if setup == "corrupt-file":
+        (data / "pneumoniamnist.npz").write_bytes(b"PK\x03\x04 not really a zip")
+    if setup == "missing-key":
+        arrays = {
+            f"{split}_{kind}": np.zeros(
+                (2, 28, 28) if kind == "images" else (2, 1), np.uint8
+            )
+            for split in ("train", "val", "test")
+            for kind in ("images", "labels")
+        }
+        del arrays["test_labels"]
+        np.savez(data / "pneumoniamnist.npz", **arrays)
+
+    run = _agora(
+        "demo",
+        "health",
+        "--quick",
+        "--out",
+        str(tmp_path / "out"),
+        env={"AGORA_DATA_DIR": str(data)},
+    )
+    assert run.returncode == 4  # ExitCode.DATA
+    assert "Traceback" not in run.stderr
+    assert message in run.stderr
+    assert "AGORA_DATA_DIR" in run.stderr
+
+    as_json = _agora(
+        "demo",
+        "health",
+        "--quick",
+        "--json",
+        "--data-dir",
+        str(data),
+        "--out",
+        str(tmp_path / "out"),
+    )
+    error = json.loads(as_json.stderr.strip().splitlines()[-1])
+    assert error["error"] == "DataError" and error["exit_code"] == 4
+
+
+def test_out_of_range_option_is_a_usage_error(tmp_path: Path) -> None:
+    run = _agora("demo", "health", "--rounds", "0", "--out", str(tmp_path))
+    assert run.returncode == 2
+    assert "Traceback" not in run.stderr

@@ -1,0 +1,144 @@
+"""A whole data job on the embedded ledger and Flower's Simulation Engine.
+
+The model is a small linear regression trained by gradient descent, so the
+run takes seconds; one provider's trainer breaks in round 2 (NaN weights),
+as a faulty hospital would. Everything else is the production path.
+"""
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import cloudpickle
+import numpy as np
+
+from agora.federated.arrays import Arrays
+from agora.federated.merkle import verify_inclusion
+from agora.federated.simulation import SimulationResources
+from agora.ledger import JobState, Role, connect, deploy, tokens
+from agora.market.jobs import TrainingMarket
+from agora.market.spec import DatasetSchema, TrainingJobSpec
+from agora.settings import Settings
+from agora.vault.blockstore import BlockStore
+
+# Ray workers import this module by value: it is not on their sys.path.
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+TRUE_WEIGHTS = np.array([1.0, -2.0, 0.5], dtype=np.float64)
+
+
+def _data(seed: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    features = rng.normal(size=(rows, 3))
+    return features, features @ TRUE_WEIGHTS + rng.normal(scale=0.1, size=rows)
+
+
+@dataclass(frozen=True)
+class LinearTrainer:
+    """Gradient descent on provider ``i``'s rows; provider 1 breaks in round 2."""
+
+    def train(
+        self, arrays: Arrays, *, partition_id: int, server_round: int, total_rounds: int
+    ) -> tuple[Arrays, int, float]:
+        features, targets = _data(partition_id, 40 * (partition_id + 1))
+        weights = arrays["w"].copy()
+        for _ in range(20):
+            gradient = features.T @ (features @ weights - targets) / len(targets)
+            weights -= 0.1 * gradient
+        if partition_id == 1 and server_round == 2:
+            weights[:] = np.nan
+        loss = float(np.mean((features @ weights - targets) ** 2))
+        return {"w": weights}, len(targets), loss
+
+
+def test_job_runs_commits_every_round_and_pays_by_contribution(tmp_path: Path) -> None:
+    chain = connect(Settings(chain_url=None, cache_dir=tmp_path / "cache"))
+    admin = chain.new_account("admin")
+    deployment = deploy(chain, admin)
+    buyer = chain.new_account("buyer")
+    hospitals = [chain.new_account(f"hospital-{i}") for i in range(3)]
+    deployment.consortium.add_member(
+        buyer.address, "buyer", Role.BUYER | Role.COORDINATOR, account=admin
+    )
+    for i, hospital in enumerate(hospitals):
+        deployment.consortium.add_member(
+            hospital.address, f"hospital-{i}", Role.HOSPITAL, account=admin
+        )
+    reward = tokens(100) + 7  # odd amount: rounding dust must be refunded
+    deployment.token.mint(buyer.address, reward, account=admin)
+    market = TrainingMarket(deployment, BlockStore(tmp_path / "blocks"))
+
+    spec = TrainingJobSpec(
+        task="regression",
+        modality="tabular/3",
+        labels=("y", "unused"),
+        model="linear",
+        rounds=3,
+        local_epochs=1,
+        min_samples=10,
+        min_providers=3,
+        max_providers=3,
+        max_update_norm=100.0,
+        seed=0,
+    )
+    job_id, _ = market.post_job(
+        buyer,
+        spec,
+        reward=reward,
+        deadline=chain.now() + 3600,
+        coordinator=buyer.address,
+    )
+    for i, hospital in enumerate(hospitals):
+        dataset = market.offer_dataset(
+            hospital,
+            DatasetSchema(
+                modality="tabular/3",
+                labels=("y", "unused"),
+                shape=(3,),
+                dtype="float64",
+                samples=40 * (i + 1),
+                label_counts={},
+            ),
+        )
+        market.apply(hospital, job_id, dataset)
+
+    val_x, val_y = _data(99, 200)
+    outcome = market.run_job(
+        job_id,
+        spec,
+        coordinator=buyer,
+        names={h.address: f"hospital-{i}" for i, h in enumerate(hospitals)},
+        trainer=LinearTrainer(),
+        initial={"w": np.zeros(3)},
+        utility=lambda arrays: -float(np.mean((val_x @ arrays["w"] - val_y) ** 2)),
+        resources=SimulationResources(num_cpus=2, cpus_per_client=0.5),
+    )
+
+    # The model learned, despite the broken update.
+    np.testing.assert_allclose(outcome.model["w"], TRUE_WEIGHTS, atol=0.2)
+    second = outcome.rounds[1]
+    assert [(r.provider.index, r.rule) for r in second.rejected] == [(1, "non-finite")]
+
+    # Every round is on chain as recorded, and every accepted update proves
+    # its inclusion against the on-chain root.
+    data_market = deployment.data_market
+    job = data_market.get_job(job_id)
+    assert job.state is JobState.FINALIZED and job.rounds_committed == 3
+    for record in outcome.rounds:
+        committed = data_market.round_commitment(job_id, record.server_round)
+        assert committed.updates_root == record.updates_root
+        assert committed.aggregate_hash == record.aggregate_hash
+        for update in record.accepted:
+            leaf, proof = record.proof_for(update.provider.index)
+            verify_inclusion(leaf, proof, committed.updates_root)
+
+    # Paid by contribution; escrow conserved to the last base unit.
+    assert sum(p.weight_bps for p in outcome.payouts) == 10_000
+    paid = sum(p.amount for p in outcome.payouts)
+    assert paid + outcome.refund == reward
+    assert 0 < outcome.refund < 3  # dust only
+    for payout in outcome.payouts:
+        assert deployment.token.balance_of(payout.provider.address) == payout.amount
+    assert max(outcome.payouts, key=lambda p: p.shapley).amount == max(
+        p.amount for p in outcome.payouts
+    )

@@ -1,0 +1,66 @@
+"""Job specs: validation and canonical publication."""
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from agora.market.errors import InvalidJobSpecError
+from agora.market.spec import TrainingJobSpec, load_spec, publish
+from agora.vault.blockstore import BlockStore
+
+VALID: dict[str, Any] = {
+    "task": "pneumonia-detection",
+    "modality": "xray/chest-28x28-grey",
+    "labels": ("normal", "pneumonia"),
+    "model": "xraynet",
+    "rounds": 3,
+    "local_epochs": 1,
+    "min_samples": 100,
+    "min_providers": 2,
+    "max_providers": 3,
+    "max_update_norm": 50.0,
+    "seed": 7,
+}
+
+
+def test_same_spec_same_cid_and_round_trip(tmp_path: Path) -> None:
+    store = BlockStore(tmp_path)
+    spec = TrainingJobSpec(**VALID)
+    cid = publish(store, spec)
+    assert publish(store, TrainingJobSpec(**dict(reversed(list(VALID.items()))))) == cid
+    assert load_spec(store, cid) == spec
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"rounds": 0},
+        {"min_providers": 3, "max_providers": 2},
+        {"labels": ("normal", "normal")},
+        {"labels": ("only-one",)},
+        {"max_update_norm": 0.0},
+        {"unknown_field": 1},
+        {"aggregation": "median"},
+    ],
+    ids=[
+        "no-rounds",
+        "min-above-max-providers",
+        "repeated-label",
+        "single-label",
+        "zero-norm-bound",
+        "unknown-field",
+        "unsupported-aggregation",
+    ],
+)
+def test_invalid_spec_is_refused(change: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        TrainingJobSpec(**{**VALID, **change})
+
+
+def test_document_that_is_not_a_spec_is_refused(tmp_path: Path) -> None:
+    store = BlockStore(tmp_path)
+    cid = store.put(b'{"hello": "world"}')
+    with pytest.raises(InvalidJobSpecError, match=cid):
+        load_spec(store, cid)
