@@ -11,12 +11,13 @@ from pathlib import Path
 
 import cloudpickle
 import numpy as np
+import pytest
 
 from agora.federated.arrays import Arrays
-from agora.federated.merkle import verify_inclusion
+from agora.federated.errors import InclusionProofError
 from agora.federated.simulation import SimulationResources
 from agora.ledger import JobState, Role, connect, deploy, tokens
-from agora.market.jobs import TrainingMarket
+from agora.market.jobs import TrainingMarket, verify_committed_inclusion
 from agora.market.spec import DatasetSchema, TrainingJobSpec
 from agora.settings import Settings
 from agora.vault.blockstore import BlockStore
@@ -130,7 +131,16 @@ def test_job_runs_commits_every_round_and_pays_by_contribution(tmp_path: Path) -
         assert committed.aggregate_hash == record.aggregate_hash
         for update in record.accepted:
             leaf, proof = record.proof_for(update.provider.index)
-            verify_inclusion(leaf, proof, committed.updates_root)
+            verify_committed_inclusion(
+                deployment, job_id, record.server_round, leaf, proof
+            )
+        # A leaf that was never committed does not verify.
+        if record.accepted:
+            _, proof = record.proof_for(record.accepted[0].provider.index)
+            with pytest.raises(InclusionProofError):
+                verify_committed_inclusion(
+                    deployment, job_id, record.server_round, b"\x00" * 32, proof
+                )
 
     # Paid by contribution; escrow conserved to the last base unit.
     assert sum(p.weight_bps for p in outcome.payouts) == 10_000

@@ -51,7 +51,7 @@ from agora.health.xray_job import (
     probabilities,
 )
 from agora.ledger import Account, JobId, Role, connect, deploy, tokens
-from agora.market.jobs import JobOutcome, TrainingMarket
+from agora.market.jobs import JobOutcome, TrainingMarket, verify_committed_inclusion
 from agora.market.spec import DatasetSchema, TrainingJobSpec
 from agora.settings import Settings
 from agora.vault.blockstore import BlockStore
@@ -115,6 +115,7 @@ def run_health_demo(
     posted = _post_job(options, settings, rows, console)
     coordinator = XrayCoordinator(data.val)
     outcome = _train(options, posted, coordinator, console)
+    proofs = _check_inclusion(posted, outcome)
 
     # Final report on the official test split, at the threshold the
     # coordinator picked on its validation split.
@@ -124,6 +125,7 @@ def run_health_demo(
     test_probs = probabilities(outcome.model, data.test)
     curves = {"federated": test_probs}
     result = _result(options, settings, outcome, rows, coordinator)
+    result["inclusion_proofs_verified"] = proofs
     result.update(_scores(test_probs, data.test.labels, threshold))
 
     if options.baseline:
@@ -264,6 +266,23 @@ def _train(
             on_round=on_round,
             resources=SimulationResources(),
         )
+
+
+def _check_inclusion(posted: _Posted, outcome: JobOutcome) -> int:
+    """Each hospital checks its accepted updates against the on-chain roots."""
+    checked = 0
+    for record in outcome.rounds:
+        for update in record.accepted:
+            leaf, proof = record.proof_for(update.provider.index)
+            verify_committed_inclusion(
+                posted.market.deployment,
+                posted.job_id,
+                record.server_round,
+                leaf,
+                proof,
+            )
+            checked += 1
+    return checked
 
 
 def _scores(
@@ -428,6 +447,8 @@ def _print_summary(console: Console, result: dict[str, Any]) -> None:
     console.print(rounds)
     overhead = 100 * result["audit_overhead_fraction"]
     console.print(
+        f"{result['inclusion_proofs_verified']} inclusion proofs checked against "
+        "the on-chain roots. "
         f"Audit overhead {overhead:.2f} % of round time; "
         f"wall time {result['wall_s']:.0f} s. Report: {result['report']}"
     )

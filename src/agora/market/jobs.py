@@ -13,7 +13,7 @@ the credit job.
 """
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from eth_typing import ChecksumAddress
@@ -22,6 +22,7 @@ from agora.federated.arrays import Arrays
 from agora.federated.audit import Provider, RoundAuditor, RoundRecord
 from agora.federated.clientapp import LocalTrainer
 from agora.federated.contributions import Contributions, measure_contributions
+from agora.federated.merkle import InclusionProof, verify_inclusion
 from agora.federated.simulation import (
     RoundEvaluator,
     SimulationResources,
@@ -197,6 +198,18 @@ class TrainingMarket:
         )
 
 
-def provider_names(pairs: Sequence[tuple[Account, str]]) -> dict[ChecksumAddress, str]:
-    """Map accounts to display names, for round records and reports."""
-    return {account.address: name for account, name in pairs}
+def verify_committed_inclusion(
+    deployment: Deployment,
+    job_id: JobId,
+    server_round: int,
+    leaf: bytes,
+    proof: InclusionProof,
+) -> None:
+    """A provider's check that its update hash is in the round's on-chain root.
+
+    Reads the root from ``DataMarket`` (not from the coordinator), so a
+    coordinator that left an update out, or swapped it, is caught. Raises
+    :class:`~agora.federated.errors.InclusionProofError` if the proof fails.
+    """
+    committed = deployment.data_market.round_commitment(job_id, server_round)
+    verify_inclusion(leaf, proof, committed.updates_root)
