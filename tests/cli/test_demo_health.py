@@ -140,3 +140,19 @@ def test_out_of_range_option_is_a_usage_error(tmp_path: Path) -> None:
     run = _agora("demo", "health", "--rounds", "0", "--out", str(tmp_path))
     assert run.returncode == 2
     assert "Traceback" not in run.stderr
+
+
+def test_out_path_that_is_a_file_is_a_configuration_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "taken"
+    blocker.write_text("not a folder")
+    run = _agora(
+        "demo",
+        "health",
+        "--quick",
+        "--data-dir",
+        str(DATA_DIR),
+        "--out",
+        str(blocker / "out"),
+    )
+    assert run.returncode == 3  # ExitCode.CONFIGURATION
+    assert "--out" in run.stderr and "Traceback" not in run.stderr

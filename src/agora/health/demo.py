@@ -28,6 +28,7 @@ from rich.progress import (
 from rich.table import Table
 from sklearn.metrics import roc_auc_score
 
+from agora.errors import ConfigurationError
 from agora.federated.audit import RoundRecord
 from agora.federated.simulation import SimulationResources
 from agora.health import report
@@ -107,6 +108,7 @@ def run_health_demo(
 ) -> dict[str, Any]:
     """Run the whole job; write ``result.json`` and ``report.html``."""
     started = time.perf_counter()
+    _prepare_out_dir(options.out_dir)
     data = load_pneumoniamnist(options.data_dir)
     parts = partition_non_iid(data.train.labels, seed=options.seed)
     rows = describe_partition(data.train.labels, parts)
@@ -154,6 +156,19 @@ def run_health_demo(
     _write_outputs(options.out_dir, result, curves, data.test.labels, coordinator)
     _print_summary(console, result)
     return result
+
+
+def _prepare_out_dir(out_dir: Path) -> None:
+    """Fail before any work if the results could not be written."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / ".agora-write-check"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot write results to --out {out_dir}: {exc.strerror or exc}"
+        ) from exc
 
 
 def _post_job(
