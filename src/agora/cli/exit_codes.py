@@ -24,3 +24,5 @@ class ExitCode(IntEnum):
     """A market job could not be carried through."""
     FEDERATED = 7
     """Federated training failed."""
+    INTERRUPTED = 130
+    """Stopped by Ctrl-C (128 + SIGINT, the shell convention)."""

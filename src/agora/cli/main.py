@@ -70,6 +70,9 @@ def _failing_cleanly(*, as_json: bool) -> Iterator[None]:
     except AgoraError as error:
         logger.debug("command failed", exc_info=True)
         _fail(error, as_json=as_json)
+    except KeyboardInterrupt:
+        Console(stderr=True).print("interrupted")
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
 
 
 def _settings(**overrides: object) -> Settings:
