@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-MODULES = ["agora.identity.keys"]
+MODULES = ["agora.identity.keys", "agora.identity.did_key"]
 
 
 @pytest.mark.parametrize("name", MODULES)

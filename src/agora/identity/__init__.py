@@ -3,6 +3,22 @@
 Keys and DIDs are exported here; credential modules add theirs beside them.
 """
 
+from agora.identity.did_key import (
+    DocumentStyle,
+    did_key_from_key_pair,
+    did_key_from_public_key,
+    multikey,
+    public_key_from_did_key,
+    public_key_from_multikey,
+    resolve_did_key,
+)
+from agora.identity.document import (
+    Did,
+    DidDocument,
+    ResolutionResult,
+    Service,
+    VerificationMethod,
+)
 from agora.identity.errors import (
     DidResolutionError,
     IdentityError,
@@ -13,7 +29,10 @@ from agora.identity.errors import (
 from agora.identity.keys import JoseAlgorithm, Jwk, KeyPair, KeyType, PublicKey
 
 __all__ = [
+    "Did",
+    "DidDocument",
     "DidResolutionError",
+    "DocumentStyle",
     "IdentityError",
     "InvalidDidError",
     "InvalidKeyError",
@@ -23,4 +42,13 @@ __all__ = [
     "KeyPair",
     "KeyType",
     "PublicKey",
+    "ResolutionResult",
+    "Service",
+    "VerificationMethod",
+    "did_key_from_key_pair",
+    "did_key_from_public_key",
+    "multikey",
+    "public_key_from_did_key",
+    "public_key_from_multikey",
+    "resolve_did_key",
 ]
