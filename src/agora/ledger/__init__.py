@@ -49,10 +49,16 @@ from agora.ledger.build import (
 )
 from agora.ledger.chain import Chain, connect
 from agora.ledger.clients import (
+    AttributeChanged,
     ConsortiumClient,
     ContractClient,
     DataMarketClient,
+    DelegateChanged,
+    DidEvent,
+    DIDRegistryClient,
+    OwnerChanged,
     TokenClient,
+    bytes32,
 )
 from agora.ledger.deploy import Deployment, deploy
 from agora.ledger.errors import (
@@ -87,6 +93,7 @@ __all__ = [
     "MAX_PROVIDERS",
     "Account",
     "Artifacts",
+    "AttributeChanged",
     "BuildError",
     "Chain",
     "ChainUnavailableError",
@@ -94,10 +101,13 @@ __all__ = [
     "ContractArtifact",
     "ContractClient",
     "ContractRevertError",
+    "DIDRegistryClient",
     "DataMarketClient",
     "Dataset",
     "DatasetId",
+    "DelegateChanged",
     "Deployment",
+    "DidEvent",
     "InvalidArgumentError",
     "Job",
     "JobId",
@@ -105,6 +115,7 @@ __all__ = [
     "LedgerError",
     "Member",
     "NotFoundError",
+    "OwnerChanged",
     "Role",
     "RoundCommitment",
     "TokenAmount",
@@ -112,6 +123,7 @@ __all__ = [
     "TransactionError",
     "TxHash",
     "build_contracts",
+    "bytes32",
     "connect",
     "deploy",
     "label_set_hash",

@@ -8,7 +8,12 @@ from eth_typing import ChecksumAddress
 
 from agora.ledger.build import Artifacts, build_contracts
 from agora.ledger.chain import Chain
-from agora.ledger.clients import ConsortiumClient, DataMarketClient, TokenClient
+from agora.ledger.clients import (
+    ConsortiumClient,
+    DataMarketClient,
+    DIDRegistryClient,
+    TokenClient,
+)
 from agora.ledger.model import Account
 
 logger = logging.getLogger(__name__)
@@ -24,13 +29,19 @@ class Deployment:
     consortium: ConsortiumClient
     token: TokenClient
     data_market: DataMarketClient
+    did_registry: DIDRegistryClient
 
     @property
     def addresses(self) -> dict[str, ChecksumAddress]:
         """Contract addresses by artifact name, for configuration files."""
         return {
             client.artifact_name: client.address
-            for client in (self.consortium, self.token, self.data_market)
+            for client in (
+                self.consortium,
+                self.token,
+                self.data_market,
+                self.did_registry,
+            )
         }
 
     @classmethod
@@ -52,13 +63,17 @@ class Deployment:
             data_market=DataMarketClient.at(
                 chain, artifacts["DataMarket"], addresses["DataMarket"]
             ),
+            did_registry=DIDRegistryClient.at(
+                chain, artifacts["DIDRegistry"], addresses["DIDRegistry"]
+            ),
         )
 
 
 def deploy(
     chain: Chain, admin: Account, *, artifacts: Artifacts | None = None
 ) -> Deployment:
-    """Deploy ``Consortium``, ``Token`` and ``DataMarket`` from ``admin``.
+    """Deploy ``Consortium``, ``Token``, ``DataMarket`` and ``DIDRegistry``
+    from ``admin``.
 
     ``admin`` becomes the consortium's admin and the token's owner (the one
     minter). ``artifacts`` defaults to :func:`build_contracts` with the
@@ -71,9 +86,11 @@ def deploy(
     market = chain.deploy(
         admin, artifacts["DataMarket"], consortium.address, token.address
     )
+    registry = chain.deploy(admin, artifacts["DIDRegistry"])
     logger.info("marketplace deployed by %s", chain.name_of(admin.address))
     return Deployment(
         consortium=ConsortiumClient(chain, consortium),
         token=TokenClient(chain, token),
         data_market=DataMarketClient(chain, market),
+        did_registry=DIDRegistryClient(chain, registry),
     )

@@ -3,6 +3,25 @@
 from agora.ledger.clients.base import ContractClient
 from agora.ledger.clients.consortium import ConsortiumClient
 from agora.ledger.clients.datamarket import DataMarketClient
+from agora.ledger.clients.didregistry import (
+    AttributeChanged,
+    DelegateChanged,
+    DidEvent,
+    DIDRegistryClient,
+    OwnerChanged,
+    bytes32,
+)
 from agora.ledger.clients.token import TokenClient
 
-__all__ = ["ConsortiumClient", "ContractClient", "DataMarketClient", "TokenClient"]
+__all__ = [
+    "AttributeChanged",
+    "ConsortiumClient",
+    "ContractClient",
+    "DIDRegistryClient",
+    "DataMarketClient",
+    "DelegateChanged",
+    "DidEvent",
+    "OwnerChanged",
+    "TokenClient",
+    "bytes32",
+]
