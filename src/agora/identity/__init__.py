@@ -3,6 +3,7 @@
 Keys and DIDs are exported here; credential modules add theirs beside them.
 """
 
+from agora.identity.did_ethr import EthrResolver, ethr_did, parse_ethr_did
 from agora.identity.did_key import (
     DocumentStyle,
     did_key_from_key_pair,
@@ -33,6 +34,7 @@ __all__ = [
     "DidDocument",
     "DidResolutionError",
     "DocumentStyle",
+    "EthrResolver",
     "IdentityError",
     "InvalidDidError",
     "InvalidKeyError",
@@ -47,7 +49,9 @@ __all__ = [
     "VerificationMethod",
     "did_key_from_key_pair",
     "did_key_from_public_key",
+    "ethr_did",
     "multikey",
+    "parse_ethr_did",
     "public_key_from_did_key",
     "public_key_from_multikey",
     "resolve_did_key",

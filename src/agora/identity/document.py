@@ -31,6 +31,7 @@ class VerificationMethod:
     controller: Did
     public_key: PublicKey | None = None
     public_key_multibase: str | None = None
+    public_key_base58: str | None = None
     blockchain_account_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -42,6 +43,8 @@ class VerificationMethod:
         }
         if self.public_key_multibase is not None:
             body["publicKeyMultibase"] = self.public_key_multibase
+        elif self.public_key_base58 is not None:
+            body["publicKeyBase58"] = self.public_key_base58
         elif self.public_key is not None and self.type == "JsonWebKey2020":
             body["publicKeyJwk"] = self.public_key.to_jwk()
         elif self.public_key is not None:
