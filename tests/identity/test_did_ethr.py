@@ -10,8 +10,13 @@ from eth_typing import ChecksumAddress, HexAddress, HexStr
 
 from agora.identity.did_ethr import EthrResolver, ethr_did, parse_ethr_did
 from agora.identity.did_key import multikey
-from agora.identity.errors import InvalidDidError
+from agora.identity.errors import (
+    DidResolutionError,
+    InvalidDidError,
+    InvalidSignatureError,
+)
 from agora.identity.keys import KeyPair, KeyType
+from agora.identity.resolver import DidResolver
 from agora.ledger import (
     Chain,
     ContractRevertError,
@@ -333,3 +338,56 @@ def test_malformed_dids_are_rejected(registry: Registry, rule: str, did: str) ->
         EthrResolver(registry.client).resolve(did)
 
     assert caught.value.rule == rule
+
+
+def test_controller_and_delegate_signatures_verify(registry: Registry) -> None:
+    client, alice, bob = registry.client, registry.alice, registry.bob
+    resolver = DidResolver(ethr=EthrResolver(client))
+    did = ethr_did(registry.chain.chain_id, alice.address)
+    alice_key = KeyPair.from_private_bytes(KeyType.SECP256K1, alice.key)
+    bob_key = KeyPair.from_private_bytes(KeyType.SECP256K1, bob.key)
+    client.add_delegate(
+        alice.address, bytes32("veriKey"), bob.address, validity=DAY, account=alice
+    )
+
+    controller = resolver.verify(
+        f"{did}#controller",
+        alice_key.sign(b"vc"),
+        b"vc",
+        relationship="authentication",
+    )
+    resolver.verify(
+        f"{did}#delegate-1", bob_key.sign(b"vc"), b"vc", relationship="assertionMethod"
+    )
+
+    assert controller.algorithm == "ES256K"
+    with pytest.raises(InvalidSignatureError):
+        resolver.verify(
+            f"{did}#controller",
+            bob_key.sign(b"vc"),
+            b"vc",
+            relationship="authentication",
+        )
+    with pytest.raises(DidResolutionError):  # veriKey may not authenticate
+        resolver.verify(
+            f"{did}#delegate-1",
+            bob_key.sign(b"vc"),
+            b"vc",
+            relationship="authentication",
+        )
+
+
+def test_deactivated_did_verifies_nothing(registry: Registry) -> None:
+    client, alice = registry.client, registry.alice
+    resolver = DidResolver(ethr=EthrResolver(client))
+    did = ethr_did(registry.chain.chain_id, alice.address)
+    alice_key = KeyPair.from_private_bytes(KeyType.SECP256K1, alice.key)
+    client.change_owner(alice.address, ZERO_ADDRESS, account=alice)
+
+    with pytest.raises(DidResolutionError):
+        resolver.verify(
+            f"{did}#controller",
+            alice_key.sign(b"vc"),
+            b"vc",
+            relationship="assertionMethod",
+        )

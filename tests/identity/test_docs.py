@@ -5,7 +5,11 @@ import importlib
 
 import pytest
 
-MODULES = ["agora.identity.keys", "agora.identity.did_key"]
+MODULES = [
+    "agora.identity.keys",
+    "agora.identity.did_key",
+    "agora.identity.resolver",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

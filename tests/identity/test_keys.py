@@ -3,7 +3,14 @@
 import pytest
 
 from agora.identity.errors import InvalidKeyError, InvalidSignatureError
-from agora.identity.keys import KeyPair, KeyType, PublicKey, b64url_decode
+from agora.identity.keys import (
+    KeyPair,
+    KeyType,
+    PublicKey,
+    b64url_decode,
+    ethereum_address,
+    verify_recoverable,
+)
 
 # RFC 8032 §7.1, TEST 1 (empty message).
 RFC8032_SECRET = bytes.fromhex(
@@ -169,3 +176,51 @@ def test_malformed_public_bytes_are_rejected(key_type: KeyType, data: bytes) -> 
 def test_out_of_range_ec_secrets_are_rejected(secret: bytes) -> None:
     with pytest.raises(InvalidKeyError):
         KeyPair.from_private_bytes(KeyType.P256, secret)
+
+
+def test_ethereum_address_known_answer() -> None:
+    # Private key 1: the generator point's address, a well-known constant.
+    pair = KeyPair.from_private_bytes(KeyType.SECP256K1, (1).to_bytes(32, "big"))
+
+    assert ethereum_address(pair.public_key) == (
+        "0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf"
+    )
+
+
+@pytest.mark.parametrize("recovery_form", [False, True])
+def test_recoverable_signature_matches_its_account(recovery_form: bool) -> None:
+    pair = KeyPair.generate(KeyType.SECP256K1)
+    address = ethereum_address(pair.public_key)
+    signature = pair.sign(b"message")
+    if recovery_form:
+        # Find the recovery id the way an ES256K-R signer would.
+        for v in (27, 28):
+            try:
+                verify_recoverable(signature + bytes([v]), b"message", address)
+            except InvalidSignatureError:
+                continue
+            signature += bytes([v])
+            break
+        assert len(signature) == 65
+
+    assert verify_recoverable(signature, b"message", address) == pair.public_key
+
+
+def test_recoverable_signature_rejects_others() -> None:
+    pair = KeyPair.generate(KeyType.SECP256K1)
+    other = ethereum_address(KeyPair.generate(KeyType.SECP256K1).public_key)
+    signature = pair.sign(b"message")
+    address = ethereum_address(pair.public_key)
+
+    with pytest.raises(InvalidSignatureError):
+        verify_recoverable(signature, b"message", other)
+    with pytest.raises(InvalidSignatureError):
+        verify_recoverable(signature, b"messagE", address)
+    with pytest.raises(InvalidSignatureError):
+        verify_recoverable(signature + b"\x05", b"message", address)
+    with pytest.raises(InvalidSignatureError):
+        verify_recoverable(signature[:63], b"message", address)
+    with pytest.raises(InvalidSignatureError):
+        verify_recoverable(bytes(64), b"message", address)
+    with pytest.raises(InvalidKeyError):
+        ethereum_address(KeyPair.generate(KeyType.P256).public_key)

@@ -16,6 +16,7 @@ from agora.identity.did_key import (
 from agora.identity.document import (
     Did,
     DidDocument,
+    Relationship,
     ResolutionResult,
     Service,
     VerificationMethod,
@@ -27,12 +28,22 @@ from agora.identity.errors import (
     InvalidKeyError,
     InvalidSignatureError,
 )
-from agora.identity.keys import JoseAlgorithm, Jwk, KeyPair, KeyType, PublicKey
+from agora.identity.keys import (
+    JoseAlgorithm,
+    Jwk,
+    KeyPair,
+    KeyType,
+    PublicKey,
+    ethereum_address,
+    verify_recoverable,
+)
+from agora.identity.resolver import DidResolver
 
 __all__ = [
     "Did",
     "DidDocument",
     "DidResolutionError",
+    "DidResolver",
     "DocumentStyle",
     "EthrResolver",
     "IdentityError",
@@ -44,15 +55,18 @@ __all__ = [
     "KeyPair",
     "KeyType",
     "PublicKey",
+    "Relationship",
     "ResolutionResult",
     "Service",
     "VerificationMethod",
     "did_key_from_key_pair",
     "did_key_from_public_key",
+    "ethereum_address",
     "ethr_did",
     "multikey",
     "parse_ethr_did",
     "public_key_from_did_key",
     "public_key_from_multikey",
     "resolve_did_key",
+    "verify_recoverable",
 ]

@@ -31,6 +31,7 @@ from web3 import Web3
 
 from agora.identity.document import (
     DID_CONTEXT,
+    RECOVERY_METHOD,
     Did,
     DidDocument,
     ResolutionResult,
@@ -53,7 +54,6 @@ logger = logging.getLogger(__name__)
 PREFIX = "did:ethr:"
 ZERO_ADDRESS = "0x" + "00" * 20
 RECOVERY_CONTEXT = "https://w3id.org/security/suites/secp256k1recovery-2020/v2"
-RECOVERY_METHOD = "EcdsaSecp256k1RecoveryMethod2020"
 FOREVER = 2**256 - 1
 
 _DID_PATTERN = re.compile(r"did:ethr:(0x[0-9a-fA-F]+|[0-9]+):(0x[0-9a-fA-F]{40})")

@@ -6,15 +6,21 @@ Resolution result of §7.1 (``didDocument``, ``didDocumentMetadata``).
 """
 
 from dataclasses import dataclass, field
-from typing import Any, NewType
+from typing import Any, Literal, NewType, TypeAlias
 
-from agora.identity.errors import DidResolutionError
-from agora.identity.keys import PublicKey
+from web3 import Web3
+
+from agora.identity.errors import DidResolutionError, InvalidSignatureError
+from agora.identity.keys import JoseAlgorithm, PublicKey, verify_recoverable
 
 Did = NewType("Did", str)
 """A DID without path, query or fragment (``did:key:z6Mk…``)."""
 
+Relationship: TypeAlias = Literal["authentication", "assertionMethod"]
+"""The verification relationships a signature can be checked under."""
+
 DID_CONTEXT = "https://www.w3.org/ns/did/v1"
+RECOVERY_METHOD = "EcdsaSecp256k1RecoveryMethod2020"
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,31 @@ class VerificationMethod:
     public_key_multibase: str | None = None
     public_key_base58: str | None = None
     blockchain_account_id: str | None = None
+
+    @property
+    def algorithm(self) -> JoseAlgorithm:
+        """The one JOSE algorithm this method verifies: its key's, or
+        ``ES256K`` for an account-only recovery method."""
+        if self.public_key is not None:
+            return self.public_key.algorithm
+        if self.type == RECOVERY_METHOD and self.blockchain_account_id:
+            return JoseAlgorithm("ES256K")
+        raise DidResolutionError(f"{self.id} carries no key")
+
+    def verify(self, signature: bytes, message: bytes) -> None:
+        """Return if ``signature`` over ``message`` verifies under this
+        method, else raise :class:`InvalidSignatureError`. Account-only
+        methods compare the recovered signer with ``blockchainAccountId``
+        (CAIP-10 ``eip155:<chain>:<address>``)."""
+        if self.public_key is not None:
+            self.public_key.verify(signature, message)
+            return
+        if self.type != RECOVERY_METHOD or not self.blockchain_account_id:
+            raise InvalidSignatureError(f"{self.id} carries no key")
+        address = self.blockchain_account_id.rpartition(":")[2]
+        if not Web3.is_address(address):
+            raise InvalidSignatureError(f"{self.id} has no valid account id")
+        verify_recoverable(signature, message, Web3.to_checksum_address(address))
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object of this method, key in the form its type names."""
@@ -92,25 +123,29 @@ class DidDocument:
                 return method
         raise DidResolutionError(f"{self.id} has no verification method {method_id}")
 
+    def method_for(
+        self, method_id: str, relationship: Relationship
+    ) -> VerificationMethod:
+        """The method ``method_id`` if listed under ``relationship``, else
+        :class:`DidResolutionError`."""
+        method = self.verification_method(method_id)
+        listed = {
+            "authentication": self.authentication,
+            "assertionMethod": self.assertion_method,
+        }[relationship]
+        if method.id not in listed:
+            raise DidResolutionError(f"{method.id} is not listed under {relationship}")
+        return method
+
     def assertion_key(self, method_id: str) -> PublicKey:
         """The public key of ``method_id`` if it may sign assertions
         (credentials), else :class:`DidResolutionError`."""
-        return self._key_for(method_id, self.assertion_method, "assertionMethod")
+        return _key_of(self.method_for(method_id, "assertionMethod"))
 
     def authentication_key(self, method_id: str) -> PublicKey:
         """The public key of ``method_id`` if it may authenticate (key
         binding), else :class:`DidResolutionError`."""
-        return self._key_for(method_id, self.authentication, "authentication")
-
-    def _key_for(
-        self, method_id: str, relationship: tuple[str, ...], name: str
-    ) -> PublicKey:
-        method = self.verification_method(method_id)
-        if method.id not in relationship:
-            raise DidResolutionError(f"{method.id} is not listed under {name}")
-        if method.public_key is None:
-            raise DidResolutionError(f"{method.id} carries no public key")
-        return method.public_key
+        return _key_of(self.method_for(method_id, "authentication"))
 
     def to_json(self) -> dict[str, Any]:
         """The document as DID Core JSON; empty relationships are omitted."""
@@ -152,3 +187,9 @@ class ResolutionResult:
         if self.deactivated:
             metadata["deactivated"] = True
         return {"didDocument": self.document.to_json(), "didDocumentMetadata": metadata}
+
+
+def _key_of(method: VerificationMethod) -> PublicKey:
+    if method.public_key is None:
+        raise DidResolutionError(f"{method.id} carries no public key")
+    return method.public_key

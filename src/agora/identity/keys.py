@@ -17,9 +17,11 @@ ECDSA signatures are in the JWS form of RFC 7518 §3.4: the 32-byte big-endian
 """
 
 import base64
+import hashlib
 from enum import StrEnum
 from typing import Any, Literal, NewType, Self, TypeAlias
 
+import coincurve
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
@@ -27,6 +29,8 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     decode_dss_signature,
     encode_dss_signature,
 )
+from eth_typing import ChecksumAddress
+from web3 import Web3
 
 from agora.identity.errors import InvalidKeyError, InvalidSignatureError
 
@@ -284,3 +288,50 @@ def _jwk_member(jwk: dict[str, Any], name: str) -> bytes:
     if len(data) != COORDINATE_SIZE:
         raise InvalidKeyError(f"JWK member {name!r} must decode to 32 bytes")
     return data
+
+
+def ethereum_address(public_key: PublicKey) -> ChecksumAddress:
+    """The Ethereum address of a secp256k1 key: the last 20 bytes of the
+    Keccak-256 of the uncompressed point without its tag (Yellow Paper §7)."""
+    if public_key.key_type is not KeyType.SECP256K1:
+        raise InvalidKeyError("only secp256k1 keys have Ethereum addresses")
+    digest = Web3.keccak(public_key.uncompressed[1:])
+    return Web3.to_checksum_address(digest[-20:])
+
+
+def verify_recoverable(
+    signature: bytes, message: bytes, address: ChecksumAddress
+) -> PublicKey:
+    """Check an ES256K signature against an Ethereum address rather than a
+    key, as ``EcdsaSecp256k1RecoveryMethod2020`` methods require.
+
+    ``signature`` is the JWS ``r || s`` (64 bytes; both recovery ids are
+    tried) or ``r || s || v`` (65 bytes, ``v`` in 0, 1, 27 or 28, the
+    ES256K-R form). Returns the recovered key, or raises
+    :class:`InvalidSignatureError`.
+    """
+    if len(signature) == 2 * COORDINATE_SIZE:
+        candidates = [signature + bytes([recovery]) for recovery in (0, 1)]
+    elif len(signature) == 2 * COORDINATE_SIZE + 1 and signature[-1] in (0, 1, 27, 28):
+        candidates = [signature[:-1] + bytes([signature[-1] % 27])]
+    else:
+        raise InvalidSignatureError("ES256K signature must be 64 or 65 bytes")
+
+    for candidate in candidates:
+        try:
+            point = coincurve.PublicKey.from_signature_and_message(
+                candidate, message, hasher=_sha256
+            )
+        except ValueError:
+            continue
+        key = PublicKey.from_bytes(KeyType.SECP256K1, point.format(compressed=True))
+        if ethereum_address(key) == Web3.to_checksum_address(address):
+            # Recovery alone accepts any (r, s); verify as well, which also
+            # rejects what libsecp256k1's recovery tolerates.
+            key.verify(candidate[:-1], message)
+            return key
+    raise InvalidSignatureError("signature does not recover to the account")
+
+
+def _sha256(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
