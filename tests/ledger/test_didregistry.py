@@ -3,8 +3,10 @@
 from eth_account import Account
 
 from agora.ledger import (
+    Artifacts,
     AttributeChanged,
     DelegateChanged,
+    Deployment,
     OwnerChanged,
     bytes32,
 )
@@ -177,3 +179,13 @@ def test_deactivation_is_irreversible(market: Market) -> None:
 def test_deployment_lists_the_registry(market: Market) -> None:
     addresses = market.ledger.addresses
     assert addresses["DIDRegistry"] == market.ledger.did_registry.address
+
+
+def test_attach_finds_the_registry(market: Market, artifacts: Artifacts) -> None:
+    attached = Deployment.attach(
+        market.chain, market.ledger.addresses, artifacts=artifacts
+    )
+    identity = Account.create().address
+
+    assert attached.did_registry.address == market.ledger.did_registry.address
+    assert attached.did_registry.identity_owner(identity) == identity
