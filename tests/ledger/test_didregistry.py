@@ -1,6 +1,7 @@
 """DIDRegistry.vy: ERC-1056 owners, delegates, attributes and the change list."""
 
 from eth_account import Account
+from web3 import Web3
 
 from agora.ledger import (
     Artifacts,
@@ -189,3 +190,90 @@ def test_attach_finds_the_registry(market: Market, artifacts: Artifacts) -> None
 
     assert attached.did_registry.address == market.ledger.did_registry.address
     assert attached.did_registry.identity_owner(identity) == identity
+
+
+def test_signed_changes_are_relayed(market: Market) -> None:
+    registry = market.ledger.did_registry
+    alice, bob, relayer = market.hospitals[0], market.hospitals[1], market.outsider
+    identity = alice.address
+
+    registry.add_delegate_signed(
+        identity, VERI_KEY, bob.address, validity=DAY, signer=alice, account=relayer
+    )
+    registry.set_attribute_signed(
+        identity, SERVICE, b"https://hub", validity=DAY, signer=alice, account=relayer
+    )
+    registry.revoke_attribute_signed(
+        identity, SERVICE, b"https://hub", signer=alice, account=relayer
+    )
+    registry.revoke_delegate_signed(
+        identity, VERI_KEY, bob.address, signer=alice, account=relayer
+    )
+    registry.change_owner_signed(identity, bob.address, signer=alice, account=relayer)
+
+    assert registry.nonce(alice.address) == 5
+    assert registry.identity_owner(identity) == bob.address
+    assert [type(event) for event in registry.history(identity)] == [
+        DelegateChanged,
+        AttributeChanged,
+        AttributeChanged,
+        DelegateChanged,
+        OwnerChanged,
+    ]
+
+
+def test_signatures_of_others_are_refused(market: Market) -> None:
+    registry = market.ledger.did_registry
+    alice, mallory = market.hospitals[0], market.outsider
+
+    with reverts("didregistry: bad signature"):
+        registry.change_owner_signed(
+            alice.address, mallory.address, signer=mallory, account=mallory
+        )
+    with reverts("didregistry: bad signature"):
+        registry.set_attribute_signed(
+            alice.address, SERVICE, b"x", validity=DAY, signer=mallory, account=alice
+        )
+
+
+def test_a_signature_is_spent_once(market: Market) -> None:
+    registry = market.ledger.did_registry
+    alice, relayer = market.hospitals[0], market.outsider
+    # ERC-1056's packed message, built here independently of the client.
+    digest = Web3.keccak(
+        b"\x19\x00"
+        + bytes.fromhex(registry.address[2:])
+        + (0).to_bytes(32, "big")
+        + bytes.fromhex(alice.address[2:])
+        + b"setAttribute"
+        + SERVICE
+        + b"x"
+        + DAY.to_bytes(32, "big")
+    )
+    signed = alice.unsafe_sign_hash(digest)
+    args = (
+        alice.address,
+        signed.v,
+        signed.r.to_bytes(32, "big"),
+        signed.s.to_bytes(32, "big"),
+        SERVICE,
+        b"x",
+        DAY,
+    )
+    function = registry.contract.functions.setAttributeSigned
+    market.chain.transact(relayer, function(*args))
+
+    assert registry.nonce(alice.address) == 1
+    with reverts("didregistry: bad signature"):
+        market.chain.transact(relayer, function(*args))
+
+
+def test_deactivated_identity_refuses_signed_changes(market: Market) -> None:
+    registry = market.ledger.did_registry
+    alice = market.hospitals[0]
+    registry.change_owner(alice.address, ZERO_ADDRESS, account=alice)
+
+    with reverts("didregistry: deactivated"):
+        registry.change_owner_signed(
+            alice.address, alice.address, signer=alice, account=alice
+        )

@@ -1,15 +1,18 @@
 """Typed client of ``DIDRegistry.vy``: ERC-1056 owners, delegates, attributes.
 
-Writes mirror ERC-1056 one for one. :meth:`DIDRegistryClient.history` reads
-an identity's change events the way ERC-1056 intends: from the block in
-``changed(identity)`` backwards along each event's ``previousChange``, one
-block at a time, so that no resolver scans the whole chain.
+Writes mirror ERC-1056 one for one, including the ``…_signed`` variants
+that let a relayer send a change its owner signed.
+:meth:`DIDRegistryClient.history` reads an identity's change events the
+way ERC-1056 intends: from the block in ``changed(identity)`` backwards
+along each event's ``previousChange``, one block at a time, so that no
+resolver scans the whole chain.
 """
 
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
-from eth_typing import ChecksumAddress
+from eth_typing import ChecksumAddress, Hash32
+from web3 import Web3
 from web3.exceptions import Web3Exception
 from web3.types import EventData
 
@@ -167,6 +170,117 @@ class DIDRegistryClient(ContractClient):
         function = self.contract.functions.revokeAttribute(identity, name, value)
         return self._send(account, function)
 
+    def nonce(self, owner: ChecksumAddress) -> int:
+        """How many signed changes ``owner`` has had accepted."""
+        return int(self._call(self.contract.functions.nonce(owner)))
+
+    def change_owner_signed(
+        self,
+        identity: ChecksumAddress,
+        new_owner: ChecksumAddress,
+        *,
+        signer: Account,
+        account: Account,
+    ) -> TxHash:
+        """:meth:`change_owner` signed by ``signer`` (the owner), sent and
+        paid for by ``account``."""
+        payload = b"changeOwner" + _address_bytes(new_owner)
+        v, r, s = self._sign(identity, payload, signer)
+        function = self.contract.functions.changeOwnerSigned(
+            identity, v, r, s, new_owner
+        )
+        return self._send(account, function)
+
+    def add_delegate_signed(
+        self,
+        identity: ChecksumAddress,
+        delegate_type: bytes,
+        delegate: ChecksumAddress,
+        *,
+        validity: int,
+        signer: Account,
+        account: Account,
+    ) -> TxHash:
+        """:meth:`add_delegate` signed by the owner, sent by ``account``."""
+        payload = b"addDelegate" + delegate_type + _address_bytes(delegate)
+        payload += validity.to_bytes(32, "big")
+        v, r, s = self._sign(identity, payload, signer)
+        function = self.contract.functions.addDelegateSigned(
+            identity, v, r, s, delegate_type, delegate, validity
+        )
+        return self._send(account, function)
+
+    def revoke_delegate_signed(
+        self,
+        identity: ChecksumAddress,
+        delegate_type: bytes,
+        delegate: ChecksumAddress,
+        *,
+        signer: Account,
+        account: Account,
+    ) -> TxHash:
+        """:meth:`revoke_delegate` signed by the owner, sent by ``account``."""
+        payload = b"revokeDelegate" + delegate_type + _address_bytes(delegate)
+        v, r, s = self._sign(identity, payload, signer)
+        function = self.contract.functions.revokeDelegateSigned(
+            identity, v, r, s, delegate_type, delegate
+        )
+        return self._send(account, function)
+
+    def set_attribute_signed(
+        self,
+        identity: ChecksumAddress,
+        name: bytes,
+        value: bytes,
+        *,
+        validity: int,
+        signer: Account,
+        account: Account,
+    ) -> TxHash:
+        """:meth:`set_attribute` signed by the owner, sent by ``account``."""
+        _check_value(value)
+        payload = b"setAttribute" + name + value + validity.to_bytes(32, "big")
+        v, r, s = self._sign(identity, payload, signer)
+        function = self.contract.functions.setAttributeSigned(
+            identity, v, r, s, name, value, validity
+        )
+        return self._send(account, function)
+
+    def revoke_attribute_signed(
+        self,
+        identity: ChecksumAddress,
+        name: bytes,
+        value: bytes,
+        *,
+        signer: Account,
+        account: Account,
+    ) -> TxHash:
+        """:meth:`revoke_attribute` signed by the owner, sent by ``account``."""
+        _check_value(value)
+        v, r, s = self._sign(identity, b"revokeAttribute" + name + value, signer)
+        function = self.contract.functions.revokeAttributeSigned(
+            identity, v, r, s, name, value
+        )
+        return self._send(account, function)
+
+    def _sign(
+        self, identity: ChecksumAddress, payload: bytes, signer: Account
+    ) -> tuple[int, bytes, bytes]:
+        # ERC-1056 "signed" functions: keccak256(0x19 0x00 ‖ registry ‖
+        # nonce[owner] ‖ identity ‖ name ‖ args), signed as a bare hash.
+        nonce = self.nonce(self.identity_owner(identity))
+        digest = Hash32(
+            Web3.keccak(
+                b"\x19\x00"
+                + _address_bytes(self.address)
+                + nonce.to_bytes(32, "big")
+                + _address_bytes(identity)
+                + payload
+            )
+        )
+        signed = signer.unsafe_sign_hash(digest)
+        return int(signed.v), signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
+
     def history(self, identity: ChecksumAddress) -> list[DidEvent]:
         """Every change event of ``identity``, oldest first.
 
@@ -238,3 +352,7 @@ def _check_value(value: bytes) -> None:
         raise InvalidArgumentError(
             f"attribute value of {len(value)} bytes exceeds {MAX_ATTRIBUTE_VALUE}"
         )
+
+
+def _address_bytes(address: str) -> bytes:
+    return bytes.fromhex(address.removeprefix("0x"))

@@ -15,8 +15,13 @@
         deactivates the identity for good (the did:ethr deactivation rule).
         ERC-1056 would hand control back to the identity itself; here
         `identityOwner` stays the zero address and every later write
-        reverts with "didregistry: deactivated". The signed (meta
-        transaction) variants of ERC-1056 are not provided.
+        reverts with "didregistry: deactivated".
+
+        The `...Signed` variants let anyone relay a change the owner
+        signed: the owner signs keccak256 of ERC-1056's packed message
+        (0x19 0x00, this contract, the owner's `nonce`, the identity, the
+        function name and its arguments) with no EIP-191 text prefix, and
+        each accepted signature spends the owner's nonce.
 """
 
 MAX_VALUE: public(constant(uint256)) = 1024
@@ -48,6 +53,7 @@ owners: HashMap[address, address]
 deactivated: public(HashMap[address, bool])
 delegates: public(HashMap[address, HashMap[bytes32, HashMap[address, uint256]]])
 changed: public(HashMap[address, uint256])
+nonce: public(HashMap[address, uint256])
 
 
 @internal
@@ -66,6 +72,26 @@ def _owner(identity: address) -> address:
 def _check_owner(identity: address):
     assert not self.deactivated[identity], "didregistry: deactivated"
     assert msg.sender == self._owner(identity), "didregistry: not owner"
+
+
+@internal
+def _check_signed(
+    identity: address, v: uint8, r: bytes32, s: bytes32, payload: Bytes[1152]
+):
+    assert not self.deactivated[identity], "didregistry: deactivated"
+    owner: address = self._owner(identity)
+    digest: bytes32 = keccak256(
+        concat(
+            x"1900",
+            convert(self, bytes20),
+            convert(self.nonce[owner], bytes32),
+            convert(identity, bytes20),
+            payload,
+        )
+    )
+    signer: address = ecrecover(digest, v, r, s)
+    assert signer != empty(address) and signer == owner, "didregistry: bad signature"
+    self.nonce[owner] += 1
 
 
 @internal
@@ -104,6 +130,23 @@ def changeOwner(identity: address, newOwner: address):
     @notice Hand `identity` to `newOwner`; the zero address deactivates it.
     """
     self._check_owner(identity)
+    self._change_owner(identity, newOwner)
+
+
+@external
+def changeOwnerSigned(
+    identity: address, v: uint8, r: bytes32, s: bytes32, newOwner: address
+):
+    """
+    @notice `changeOwner`, signed by the owner and sent by anyone.
+    """
+    payload: Bytes[1152] = concat(b"changeOwner", convert(newOwner, bytes20))
+    self._check_signed(identity, v, r, s, payload)
+    self._change_owner(identity, newOwner)
+
+
+@internal
+def _change_owner(identity: address, newOwner: address):
     if newOwner == empty(address):
         self.deactivated[identity] = True
     self.owners[identity] = newOwner
@@ -120,6 +163,36 @@ def addDelegate(
     @notice Let `delegate` act as `delegateType` for `validity` seconds.
     """
     self._check_owner(identity)
+    self._add_delegate(identity, delegateType, delegate, validity)
+
+
+@external
+def addDelegateSigned(
+    identity: address,
+    v: uint8,
+    r: bytes32,
+    s: bytes32,
+    delegateType: bytes32,
+    delegate: address,
+    validity: uint256,
+):
+    """
+    @notice `addDelegate`, signed by the owner and sent by anyone.
+    """
+    payload: Bytes[1152] = concat(
+        b"addDelegate",
+        delegateType,
+        convert(delegate, bytes20),
+        convert(validity, bytes32),
+    )
+    self._check_signed(identity, v, r, s, payload)
+    self._add_delegate(identity, delegateType, delegate, validity)
+
+
+@internal
+def _add_delegate(
+    identity: address, delegateType: bytes32, delegate: address, validity: uint256
+):
     assert delegate != empty(address), "didregistry: zero delegate"
     valid_to: uint256 = block.timestamp + validity
     self.delegates[identity][delegateType][delegate] = valid_to
@@ -138,6 +211,30 @@ def revokeDelegate(identity: address, delegateType: bytes32, delegate: address):
     @notice End `delegate`'s `delegateType` now (validTo = this block's time).
     """
     self._check_owner(identity)
+    self._revoke_delegate(identity, delegateType, delegate)
+
+
+@external
+def revokeDelegateSigned(
+    identity: address,
+    v: uint8,
+    r: bytes32,
+    s: bytes32,
+    delegateType: bytes32,
+    delegate: address,
+):
+    """
+    @notice `revokeDelegate`, signed by the owner and sent by anyone.
+    """
+    payload: Bytes[1152] = concat(
+        b"revokeDelegate", delegateType, convert(delegate, bytes20)
+    )
+    self._check_signed(identity, v, r, s, payload)
+    self._revoke_delegate(identity, delegateType, delegate)
+
+
+@internal
+def _revoke_delegate(identity: address, delegateType: bytes32, delegate: address):
     self.delegates[identity][delegateType][delegate] = block.timestamp
     log DIDDelegateChanged(
         identity=identity,
@@ -160,6 +257,36 @@ def setAttribute(
             the event records it, as in ERC-1056.
     """
     self._check_owner(identity)
+    self._set_attribute(identity, name, attributeValue, validity)
+
+
+@external
+def setAttributeSigned(
+    identity: address,
+    v: uint8,
+    r: bytes32,
+    s: bytes32,
+    name: bytes32,
+    attributeValue: Bytes[MAX_VALUE],
+    validity: uint256,
+):
+    """
+    @notice `setAttribute`, signed by the owner and sent by anyone.
+    """
+    payload: Bytes[1152] = concat(
+        b"setAttribute", name, attributeValue, convert(validity, bytes32)
+    )
+    self._check_signed(identity, v, r, s, payload)
+    self._set_attribute(identity, name, attributeValue, validity)
+
+
+@internal
+def _set_attribute(
+    identity: address,
+    name: bytes32,
+    attributeValue: Bytes[MAX_VALUE],
+    validity: uint256,
+):
     log DIDAttributeChanged(
         identity=identity,
         name=name,
@@ -177,6 +304,30 @@ def revokeAttribute(
     @notice Withdraw attribute `name` = `attributeValue` (validTo = 0).
     """
     self._check_owner(identity)
+    self._revoke_attribute(identity, name, attributeValue)
+
+
+@external
+def revokeAttributeSigned(
+    identity: address,
+    v: uint8,
+    r: bytes32,
+    s: bytes32,
+    name: bytes32,
+    attributeValue: Bytes[MAX_VALUE],
+):
+    """
+    @notice `revokeAttribute`, signed by the owner and sent by anyone.
+    """
+    payload: Bytes[1152] = concat(b"revokeAttribute", name, attributeValue)
+    self._check_signed(identity, v, r, s, payload)
+    self._revoke_attribute(identity, name, attributeValue)
+
+
+@internal
+def _revoke_attribute(
+    identity: address, name: bytes32, attributeValue: Bytes[MAX_VALUE]
+):
     log DIDAttributeChanged(
         identity=identity,
         name=name,
