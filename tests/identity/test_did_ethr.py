@@ -391,3 +391,26 @@ def test_deactivated_did_verifies_nothing(registry: Registry) -> None:
             b"vc",
             relationship="assertionMethod",
         )
+
+
+def test_revoked_attributes_are_gone(registry: Registry) -> None:
+    client, alice = registry.client, registry.alice
+    resolver = EthrResolver(client)
+    did = resolver.did_of(alice.address)
+    key = KeyPair.generate(KeyType.SECP256K1).public_key
+    attributes = [
+        (bytes32("did/pub/Secp256k1/sigAuth/hex"), key.raw),
+        (bytes32("did/svc/Hub"), b"https://hub.example"),
+    ]
+    for name, value in attributes:
+        client.set_attribute(alice.address, name, value, validity=DAY, account=alice)
+
+    document = resolver.resolve(did).document
+    assert document.authentication_key(f"{did}#delegate-1") == key
+    assert len(document.services) == 1
+
+    for name, value in attributes:
+        client.revoke_attribute(alice.address, name, value, account=alice)
+    document = resolver.resolve(did).document
+    assert len(document.verification_methods) == 1
+    assert document.services == ()
