@@ -178,6 +178,22 @@ def tampered_signature(world: World) -> str:
     return world.bind(_replace_segment(jwt, 2, _flip_char(signature, 10)), disclosures)
 
 
+def zero_padded_signature(world: World) -> str:
+    jwt, disclosures = _issued_parts(world)
+    signature = b64url_decode(jwt.split(".")[2])
+    padded = b"\x00" + signature[:32] + b"\x00" + signature[32:]
+    return world.bind(_replace_segment(jwt, 2, b64url_encode(padded)), disclosures)
+
+
+def test_jwcrypto_alone_accepts_zero_padded_ecdsa(world: World) -> None:
+    # Why the verifier checks the signature length itself.
+    jwt = zero_padded_signature(world).split("~")[0]
+    token = jwcrypto_jws.JWS()
+    token.deserialize(jwt)
+
+    token.verify(jwcrypto_jwk.JWK(**world.issuer_key.public_jwk()), alg="ES256")
+
+
 def tampered_payload(world: World) -> str:
     jwt, disclosures = _issued_parts(world)
     payload = CompactJws.parse(jwt, what="jwt").payload
@@ -542,6 +558,9 @@ class Case:
 BROKEN: dict[str, Case] = {
     "issuer_signature/tampered_signature": Case(
         tampered_signature, Rule.ISSUER_SIGNATURE
+    ),
+    "issuer_signature/zero_padded_ecdsa": Case(
+        zero_padded_signature, Rule.ISSUER_SIGNATURE
     ),
     "issuer_signature/tampered_payload": Case(tampered_payload, Rule.ISSUER_SIGNATURE),
     "issuer_signature/forged_with_same_kid": Case(
