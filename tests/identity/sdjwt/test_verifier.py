@@ -385,6 +385,32 @@ def issuer_typ_wrong(world: World) -> str:
     return _with_jwt(world, jwt)
 
 
+def kid_of_another_did(world: World) -> str:
+    # The resolver would find this key; the verifier refuses it first.
+    world.keys.add(ISSUER, world.issuer_key.public_jwk(), key_id="did:example:x#1")
+    return _with_jwt(world, _resigned_header(world, kid="did:example:x#1"))
+
+
+def crit_header(world: World) -> str:
+    return _with_jwt(world, _resigned_header(world, crit=["exp"], exp=1))
+
+
+def unencoded_payload(world: World) -> str:
+    return _with_jwt(world, _resigned_header(world, b64=False, crit=["b64"]))
+
+
+def kb_crit_header(world: World) -> str:
+    jwt, disclosures = _issued_parts(world)
+    return world.bind(jwt, disclosures, header={"typ": "kb+jwt", "crit": ["x"], "x": 1})
+
+
+def _resigned_header(world: World, **header: Any) -> str:
+    """An issuer JWT whose protected header carries ``header`` too."""
+    kid = header.pop("kid", KEY_ID)
+    signer = SigningKey(world.issuer_private, key_id=kid)
+    return signer.sign_compact({"typ": "dc+sd-jwt", **header}, _payload(world))
+
+
 def alg_none(world: World) -> str:
     header = {"typ": "dc+sd-jwt", "alg": "none", "kid": KEY_ID}
     jwt = f"{encode_segment(header)}.{encode_segment(_payload(world))}."
@@ -567,6 +593,12 @@ BROKEN: dict[str, Case] = {
         forged_with_same_kid, Rule.ISSUER_SIGNATURE
     ),
     "issuer_key/unknown_kid": Case(unknown_issuer_key, Rule.ISSUER_KEY),
+    "issuer_key/kid_of_another_did": Case(kid_of_another_did, Rule.ISSUER_KEY),
+    "critical_header/issuer_crit": Case(crit_header, Rule.CRITICAL_HEADER),
+    "critical_header/issuer_unencoded_payload": Case(
+        unencoded_payload, Rule.CRITICAL_HEADER
+    ),
+    "critical_header/kb_crit": Case(kb_crit_header, Rule.CRITICAL_HEADER),
     "disclosure_unreferenced/tampered_disclosure": Case(
         tampered_disclosure, Rule.DISCLOSURE_UNREFERENCED
     ),
@@ -722,6 +754,35 @@ def test_every_single_character_change_is_rejected(world: World) -> None:
             )
             with pytest.raises(VerificationError):
                 verifier.verify(mutated, request())
+
+
+WINDOW = {
+    # (claim changes, verifier time, rule or None for a pass); leeway is 30 s.
+    "exp_just_inside_leeway": ({"exp": NOW}, NOW + 29, None),
+    "exp_at_leeway": ({"exp": NOW}, NOW + 30, Rule.EXPIRED),
+    "nbf_just_inside_leeway": ({"nbf": NOW + 50}, NOW + 21, None),
+    "nbf_beyond_leeway": ({"nbf": NOW + 50}, NOW + 19, Rule.NOT_YET_VALID),
+    "no_exp_never_expires": ({"exp": None}, NOW + 10**8, None),
+}
+
+
+@pytest.mark.parametrize(("changes", "at", "rule"), WINDOW.values(), ids=WINDOW.keys())
+def test_validity_window_boundaries(
+    world: World, changes: dict[str, Any], at: int, rule: Rule | None
+) -> None:
+    jwt, disclosures = _issued_parts(world)
+    payload = CompactJws.parse(jwt, what="jwt").payload
+    payload.update(changes)
+    payload = {name: value for name, value in payload.items() if value is not None}
+    presentation = world.bind(world.sign_issuer_jwt(payload), disclosures, iat=at)
+    verifier = world.verifier(clock=lambda: at)
+
+    if rule is None:
+        assert verifier.verify(presentation, request()).issuer == ISSUER
+    else:
+        with pytest.raises(VerificationError) as caught:
+            verifier.verify(presentation, request())
+        assert caught.value.rule is rule
 
 
 def test_leeway_tolerates_small_clock_skew(world: World) -> None:

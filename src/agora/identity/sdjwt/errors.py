@@ -19,6 +19,7 @@ class Rule(StrEnum):
     HEADER_TYPE = "header_type"
 
     # Issuer-signed JWT
+    CRITICAL_HEADER = "critical_header"
     ALGORITHM = "algorithm"
     ISSUER_KEY = "issuer_key"
     ISSUER_SIGNATURE = "issuer_signature"

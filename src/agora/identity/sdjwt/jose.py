@@ -284,6 +284,13 @@ class CompactJws:
         Raises :class:`VerificationError` with ``algorithm_rule`` when the
         header names another algorithm, ``signature_rule`` when it fails.
         """
+        # RFC 7515 §4.1.11: no extension is understood here, so none may be
+        # critical (this also refuses the unencoded payloads of RFC 7797).
+        if "crit" in self.header or "b64" in self.header:
+            raise VerificationError(
+                Rule.CRITICAL_HEADER, "critical header extensions are not supported"
+            )
+
         # RFC 8725 §3.1: the key decides the algorithm; the header must agree.
         if self.header.get("alg") != key.algorithm.value:
             raise VerificationError(

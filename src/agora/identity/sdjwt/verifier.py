@@ -215,6 +215,14 @@ class PresentationVerifier:
             raise MalformedPresentationError(
                 Rule.MALFORMED_ENCODING, "kid is not a string"
             )
+        # A DID issuer signs with one of its own verification methods; the
+        # resolver checks this too, but a forgotten check there is fatal.
+        if (
+            key_id is not None
+            and issuer.startswith("did:")
+            and not key_id.startswith(f"{issuer}#")
+        ):
+            raise VerificationError(Rule.ISSUER_KEY, "kid is not a key of iss")
         try:
             issuer_jwk = self._keys.resolve_issuer_key(issuer, key_id)
         except LookupError as exc:
