@@ -59,3 +59,22 @@ def test_weights_sum_to_exactly_10000(
 def test_weights_of_no_provider_are_refused() -> None:
     with pytest.raises(ContributionError):
         weights_from_shapley([])
+
+
+def test_only_eligible_providers_earn() -> None:
+    assert weights_from_shapley([0.5, 0.9, 0.1], eligible=[True, False, True]) == [
+        8333,
+        0,
+        1667,
+    ]
+    # No positive value: the eligible ones share equally, the others get nothing.
+    assert weights_from_shapley([0.0, -1.0, 0.0], eligible=[True, True, False]) == [
+        5000,
+        5000,
+        0,
+    ]
+
+
+def test_nobody_eligible_means_nobody_to_pay() -> None:
+    with pytest.raises(ContributionError, match="no provider delivered"):
+        weights_from_shapley([0.0, 0.0], eligible=[False, False])

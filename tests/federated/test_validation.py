@@ -68,3 +68,15 @@ def test_broken_update_is_rejected_naming_the_rule(case: str) -> None:
 def test_norm_ignores_integer_buffers() -> None:
     update = {**_update(0.0), "bn.num_batches_tracked": np.array(10**9, np.int64)}
     assert update_norm(update, GLOBAL) == 0.0
+
+
+def test_more_examples_than_offered_on_chain_is_rejected() -> None:
+    with pytest.raises(InvalidUpdateError) as caught:
+        validate_update(
+            _update(), GLOBAL, num_examples=101, max_norm=10.0, max_examples=100
+        )
+    assert caught.value.rule == "num-examples"
+    valid = validate_update(
+        _update(), GLOBAL, num_examples=100, max_norm=10.0, max_examples=100
+    )
+    assert valid.num_examples == 100

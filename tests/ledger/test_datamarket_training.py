@@ -288,3 +288,33 @@ def test_escrows_of_concurrent_jobs_stay_apart(market: Market) -> None:
     data_market.cancel(cancelled, account=market.buyer)
 
     assert token.balance_of(data_market.address) == 0
+
+
+def test_abort_refunds_a_running_job_in_full(market: Market) -> None:
+    token, data_market = market.ledger.token, market.ledger.data_market
+    buyer_before = token.balance_of(market.buyer.address)
+    job_id = market.running_job(providers=2, reward=TokenAmount(777))
+    market.commit(job_id)
+
+    with reverts("datamarket: caller is not the coordinator"):
+        data_market.abort(job_id, account=market.buyer)
+    data_market.abort(job_id, account=market.coordinator)
+
+    assert token.balance_of(market.buyer.address) == buyer_before
+    assert token.balance_of(data_market.address) == 0
+    assert data_market.refunded(job_id) == 777
+    assert data_market.get_job(job_id).state == JobState.CANCELLED
+    for rule in (
+        lambda: data_market.abort(job_id, account=market.coordinator),
+        lambda: data_market.finalize(
+            job_id, [5_000, 5_000], account=market.coordinator
+        ),
+    ):
+        with reverts("datamarket: job not running"):
+            rule()
+
+
+def test_only_a_running_job_can_be_aborted(market: Market) -> None:
+    job_id = market.post_job(deadline=market.chain.now() + 100)
+    with reverts("datamarket: job not running"):
+        market.ledger.data_market.abort(job_id, account=market.coordinator)

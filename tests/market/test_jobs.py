@@ -16,8 +16,19 @@ import pytest
 from agora.federated.arrays import Arrays
 from agora.federated.errors import InclusionProofError
 from agora.federated.simulation import SimulationResources
-from agora.ledger import JobState, Role, connect, deploy, tokens
-from agora.market.jobs import TrainingMarket, verify_committed_inclusion
+from agora.ledger import (
+    Account,
+    Deployment,
+    JobId,
+    JobState,
+    Role,
+    TokenAmount,
+    connect,
+    deploy,
+    tokens,
+)
+from agora.market.errors import JobFailedError
+from agora.market.jobs import JobOutcome, TrainingMarket, verify_committed_inclusion
 from agora.market.spec import DatasetSchema, TrainingJobSpec
 from agora.settings import Settings
 from agora.vault.blockstore import BlockStore
@@ -52,7 +63,19 @@ class LinearTrainer:
         return {"w": weights}, len(targets), loss
 
 
-def test_job_runs_commits_every_round_and_pays_by_contribution(tmp_path: Path) -> None:
+@dataclass
+class PostedJob:
+    deployment: Deployment
+    market: TrainingMarket
+    job_id: JobId
+    spec: TrainingJobSpec
+    buyer: Account
+    hospitals: list[Account]
+    reward: TokenAmount
+
+
+def _post_job(tmp_path: Path) -> PostedJob:
+    """Three hospitals matched to a three-round regression job."""
     chain = connect(Settings(chain_url=None, cache_dir=tmp_path / "cache"))
     admin = chain.new_account("admin")
     deployment = deploy(chain, admin)
@@ -65,7 +88,7 @@ def test_job_runs_commits_every_round_and_pays_by_contribution(tmp_path: Path) -
         deployment.consortium.add_member(
             hospital.address, f"hospital-{i}", Role.HOSPITAL, account=admin
         )
-    reward = tokens(100) + 7  # odd amount: rounding dust must be refunded
+    reward = TokenAmount(tokens(100) + 7)  # odd: rounding dust must be refunded
     deployment.token.mint(buyer.address, reward, account=admin)
     market = TrainingMarket(deployment, BlockStore(tmp_path / "blocks"))
 
@@ -102,18 +125,27 @@ def test_job_runs_commits_every_round_and_pays_by_contribution(tmp_path: Path) -
             ),
         )
         market.apply(hospital, job_id, dataset)
+    return PostedJob(deployment, market, job_id, spec, buyer, hospitals, reward)
 
+
+def _run(posted: PostedJob, trainer: object) -> JobOutcome:
     val_x, val_y = _data(99, 200)
-    outcome = market.run_job(
-        job_id,
-        spec,
-        coordinator=buyer,
-        names={h.address: f"hospital-{i}" for i, h in enumerate(hospitals)},
-        trainer=LinearTrainer(),
+    return posted.market.run_job(
+        posted.job_id,
+        posted.spec,
+        coordinator=posted.buyer,
+        names={h.address: f"hospital-{i}" for i, h in enumerate(posted.hospitals)},
+        trainer=trainer,  # type: ignore[arg-type]
         initial={"w": np.zeros(3)},
         utility=lambda arrays: -float(np.mean((val_x @ arrays["w"] - val_y) ** 2)),
         resources=SimulationResources(num_cpus=2, cpus_per_client=0.5),
     )
+
+
+def test_job_runs_commits_every_round_and_pays_by_contribution(tmp_path: Path) -> None:
+    posted = _post_job(tmp_path)
+    deployment, job_id, reward = posted.deployment, posted.job_id, posted.reward
+    outcome = _run(posted, LinearTrainer())
 
     # The model learned, despite the broken update.
     np.testing.assert_allclose(outcome.model["w"], TRUE_WEIGHTS, atol=0.2)
@@ -152,3 +184,26 @@ def test_job_runs_commits_every_round_and_pays_by_contribution(tmp_path: Path) -
     assert max(outcome.payouts, key=lambda p: p.shapley).amount == max(
         p.amount for p in outcome.payouts
     )
+
+
+@dataclass(frozen=True)
+class BrokenTrainer:
+    """Every hospital sends NaN weights, every round."""
+
+    def train(
+        self, arrays: Arrays, *, partition_id: int, server_round: int, total_rounds: int
+    ) -> tuple[Arrays, int, float]:
+        return {"w": np.full(3, np.nan)}, 10, float("nan")
+
+
+def test_job_without_a_valid_update_is_aborted_and_refunded(tmp_path: Path) -> None:
+    posted = _post_job(tmp_path)
+    token = posted.deployment.token
+    with pytest.raises(JobFailedError, match="no provider delivered a valid update"):
+        _run(posted, BrokenTrainer())
+
+    data_market = posted.deployment.data_market
+    assert data_market.get_job(posted.job_id).state is JobState.CANCELLED
+    assert data_market.refunded(posted.job_id) == posted.reward
+    assert token.balance_of(posted.buyer.address) == posted.reward
+    assert all(token.balance_of(h.address) == 0 for h in posted.hospitals)

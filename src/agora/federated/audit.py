@@ -43,6 +43,8 @@ class Provider:
     index: int
     name: str
     address: ChecksumAddress
+    max_examples: int | None = None
+    """Rows the provider offered (on chain); a reply may not claim more."""
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,7 @@ class RoundAuditor:
                     previous,
                     num_examples=submission.num_examples,
                     max_norm=self.max_update_norm,
+                    max_examples=provider.max_examples,
                 )
             except InvalidUpdateError as exc:
                 logger.warning(

@@ -82,6 +82,9 @@ def measure_contributions(
         per_round.append(values)
         totals = [total + value for total, value in zip(totals, values, strict=True)]
 
-    weights = weights_from_shapley(totals)
+    delivered = {index for past in history for index in past.updates}
+    weights = weights_from_shapley(
+        totals, eligible=[p.index in delivered for p in providers]
+    )
     logger.info("contributions measured with %s model evaluations", evaluations)
     return Contributions(totals, weights, per_round, evaluations)

@@ -63,16 +63,28 @@ def exact_shapley(
     return shapley
 
 
-def weights_from_shapley(shapley: Sequence[float]) -> list[int]:
+def weights_from_shapley(
+    shapley: Sequence[float], *, eligible: Sequence[bool] | None = None
+) -> list[int]:
     """Turn Shapley values into basis-point weights summing to 10,000.
 
-    Negative values (a provider whose updates hurt the validation score)
-    earn nothing. If no provider has a positive value the reward is split
-    equally, since the buyer's escrow is owed to someone who took part.
+    Only ``eligible`` providers (by default all; in a job, those with at
+    least one accepted update) can earn. Negative values (a provider whose
+    updates hurt the validation score) earn nothing. If no eligible provider
+    has a positive value, the eligible ones share equally: they delivered
+    valid work. With no eligible provider there is nobody to pay.
     """
     if not shapley:
         raise ContributionError("no providers to weigh")
-    positive = [max(value, 0.0) if math.isfinite(value) else 0.0 for value in shapley]
+    mask = [True] * len(shapley) if eligible is None else list(eligible)
+    if len(mask) != len(shapley):
+        raise ContributionError("one eligibility flag per provider is needed")
+    if not any(mask):
+        raise ContributionError("no provider delivered a valid update")
+    positive = [
+        max(value, 0.0) if ok and math.isfinite(value) else 0.0
+        for value, ok in zip(shapley, mask, strict=True)
+    ]
     if sum(positive) <= 0.0:
-        positive = [1.0] * len(shapley)
+        positive = [1.0 if ok else 0.0 for ok in mask]
     return to_basis_points(positive)

@@ -3,7 +3,9 @@
 Rules, each with the name carried by :class:`InvalidUpdateError`:
 
 - ``num-examples``: the reported example count is a positive integer
-  (a zero count would divide by zero in the weighted average);
+  (a zero count would divide by zero in the weighted average) and no more
+  than the provider offered on chain (an inflated count would buy it a
+  larger say in the average);
 - ``missing-arrays``: exactly the global model's array names;
 - ``shape-mismatch``: same shape and dtype kind as the global array;
 - ``non-finite``: no NaN or infinity anywhere;
@@ -47,6 +49,7 @@ def validate_update(
     *,
     num_examples: object,
     max_norm: float,
+    max_examples: int | None = None,
 ) -> ValidUpdate:
     """Check ``update`` against the global ``reference``.
 
@@ -60,6 +63,10 @@ def validate_update(
         or num_examples <= 0
     ):
         raise InvalidUpdateError("num-examples", f"got {num_examples!r}")
+    if max_examples is not None and num_examples > max_examples:
+        raise InvalidUpdateError(
+            "num-examples", f"{int(num_examples)} exceeds the {max_examples} offered"
+        )
 
     # Structure: the same arrays, shapes and kinds as the global model.
     if set(update) != set(reference):

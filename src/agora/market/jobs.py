@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from eth_typing import ChecksumAddress
 
+from agora.errors import AgoraError
 from agora.federated.arrays import Arrays
 from agora.federated.audit import Provider, RoundAuditor, RoundRecord
 from agora.federated.clientapp import LocalTrainer
@@ -31,6 +32,7 @@ from agora.federated.simulation import (
 )
 from agora.federated.strategy import AuditedFedAvg
 from agora.ledger import Account, Deployment
+from agora.ledger.errors import LedgerError
 from agora.ledger.hashing import label_set_hash, modality_hash
 from agora.ledger.model import DatasetId, JobId, TokenAmount, TxHash
 from agora.market.errors import JobFailedError
@@ -139,12 +141,18 @@ class TrainingMarket:
         job = market.get_job(job_id)
         start_tx = market.start_job(job_id, account=coordinator)
         providers = [
-            Provider(index, names.get(address, address), address)
+            Provider(
+                index,
+                names.get(address, address),
+                address,
+                max_examples=market.dataset(
+                    market.provider_dataset(job_id, address)
+                ).samples,
+            )
             for index, address in enumerate(market.providers(job_id))
         ]
         logger.info("job %s started with %s providers", job_id, len(providers))
 
-        # Train; every round is committed as soon as it is aggregated.
         def commit(server_round: int, root: bytes, aggregate_hash: bytes) -> str:
             return market.commit_round(
                 job_id, server_round, root, aggregate_hash, account=coordinator
@@ -156,19 +164,31 @@ class TrainingMarket:
             committer=commit,
             max_update_norm=spec.max_update_norm,
         )
-        with quiet_flower():
-            model = run_simulated_job(
-                strategy=AuditedFedAvg(auditor, on_round=on_round),
-                trainer=trainer,
-                initial=initial,
-                rounds=spec.rounds,
-                evaluate=evaluate,
-                resources=resources,
-            )
 
-        # Measure contributions and pay by them; then read back what the
-        # contract paid, and check nothing was created or lost.
-        contributions = measure_contributions(providers, auditor.history, utility)
+        # Train (every round is committed as soon as it is aggregated) and
+        # measure. Whatever stops the job here, the escrow goes back to the
+        # buyer instead of staying locked in a running job.
+        try:
+            with quiet_flower():
+                model = run_simulated_job(
+                    strategy=AuditedFedAvg(auditor, on_round=on_round),
+                    trainer=trainer,
+                    initial=initial,
+                    rounds=spec.rounds,
+                    evaluate=evaluate,
+                    resources=resources,
+                )
+            contributions = measure_contributions(providers, auditor.history, utility)
+        except (AgoraError, KeyboardInterrupt) as exc:
+            self._abort(job_id, coordinator, reason=str(exc) or type(exc).__name__)
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            raise JobFailedError(
+                f"job {job_id} aborted and its escrow refunded: {exc}"
+            ) from exc
+
+        # Pay by contribution; then read back what the contract paid, and
+        # check nothing was created or lost.
         finalize_tx = market.finalize(
             job_id, contributions.weights_bps, account=coordinator
         )
@@ -196,6 +216,13 @@ class TrainingMarket:
             start_tx=start_tx,
             finalize_tx=finalize_tx,
         )
+
+    def _abort(self, job_id: JobId, coordinator: Account, *, reason: str) -> None:
+        logger.error("job %s failed (%s); aborting it", job_id, reason)
+        try:
+            self.deployment.data_market.abort(job_id, account=coordinator)
+        except LedgerError:
+            logger.exception("job %s could not be aborted; escrow still held", job_id)
 
 
 def verify_committed_inclusion(

@@ -142,6 +142,10 @@ class DataMarketClient(ContractClient):
         """Refund a never-started job to its buyer once its deadline passed."""
         return self._send(account, self.contract.functions.cancel(job_id))
 
+    def abort(self, job_id: JobId, *, account: Account) -> TxHash:
+        """Abort a running job that cannot complete; the buyer gets it all back."""
+        return self._send(account, self.contract.functions.abort(job_id))
+
     def get_job(self, job_id: JobId) -> Job:
         """The job's current record; :class:`NotFoundError` if there is none."""
         (

@@ -10,6 +10,9 @@
         commits rounds) -> FINALIZED (providers paid, dust refunded), or
         OPEN -> CANCELLED (buyer refunded after the deadline when the job
         never started).
+        RUNNING -> CANCELLED (the coordinator aborts a job that cannot be
+        completed, e.g. no provider delivered a valid update: the buyer is
+        refunded in full, nobody is paid).
 
         Every function that moves tokens writes its state before the
         transfer (checks-effects-interactions) and also holds Vyper's
@@ -383,6 +386,27 @@ def cancel(jobId: uint256):
     assert msg.sender == job.buyer, "datamarket: caller is not the buyer"
     assert job.state == OPEN, "datamarket: job not open"
     assert block.timestamp > job.deadline, "datamarket: deadline not reached"
+
+    self.jobs[jobId].state = CANCELLED
+    self.refunded[jobId] = job.reward
+    log Refunded(jobId=jobId, buyer=job.buyer, amount=job.reward)
+    log JobCancelled(jobId=jobId, refunded=job.reward)
+
+    assert extcall token.transfer(job.buyer, job.reward), "datamarket: refund failed"
+
+
+@external
+@nonreentrant
+def abort(jobId: uint256):
+    """
+    @notice Abort a running job that cannot be completed and refund the
+            whole escrow to its buyer. Coordinator only; committed rounds
+            stay on record. Without this a failed job would lock the
+            escrow for ever (cancel only applies before the start).
+    """
+    job: Job = self._job(jobId)
+    assert msg.sender == job.coordinator, "datamarket: caller is not the coordinator"
+    assert job.state == RUNNING, "datamarket: job not running"
 
     self.jobs[jobId].state = CANCELLED
     self.refunded[jobId] = job.reward
