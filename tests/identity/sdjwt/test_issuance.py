@@ -116,8 +116,9 @@ def test_issuer_refuses_reserved_claim_names(
         {"kty": "RSA", "n": "AQAB", "e": "AQAB"},
         {"kty": "OKP", "crv": "X25519", "x": "AAAA"},
         JWK.generate(kty="OKP", crv="Ed25519").export_private(as_dict=True),
+        {"kty": "EC", "crv": "P-256", "x": "AQ", "y": "AQ"},
     ],
-    ids=["rsa", "x25519", "private_member"],
+    ids=["rsa", "x25519", "private_member", "not_on_curve"],
 )
 def test_issuer_refuses_unsupported_holder_keys(
     world: World, holder_jwk: dict[str, str]

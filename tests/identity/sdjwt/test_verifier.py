@@ -472,6 +472,11 @@ def cnf_private_key(world: World) -> str:
     return _resigned(world, lambda payload: payload.update(cnf={"jwk": exported}))
 
 
+def cnf_not_on_curve(world: World) -> str:
+    off_curve = {"kty": "EC", "crv": "P-256", "x": "AQ", "y": "AQ"}
+    return _resigned(world, lambda payload: payload.update(cnf={"jwk": off_curve}))
+
+
 def cnf_not_object(world: World) -> str:
     return _resigned(world, lambda payload: payload.update(cnf={"jwk": "key"}))
 
@@ -675,6 +680,7 @@ BROKEN: dict[str, Case] = {
     "holder_key/unsupported_key": Case(cnf_unsupported_key, Rule.HOLDER_KEY),
     "holder_key/private_key_in_cnf": Case(cnf_private_key, Rule.HOLDER_KEY),
     "holder_key/jwk_not_object": Case(cnf_not_object, Rule.HOLDER_KEY),
+    "holder_key/not_on_curve": Case(cnf_not_on_curve, Rule.HOLDER_KEY),
     "sd_hash/disclosure_dropped_after_binding": Case(
         sd_hash_over_other_disclosures, Rule.SD_HASH
     ),

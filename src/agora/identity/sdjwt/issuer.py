@@ -37,7 +37,7 @@ from agora.identity.sdjwt.disclosures import (
 from agora.identity.sdjwt.errors import IssuanceError
 from agora.identity.sdjwt.jose import (
     SigningKey,
-    algorithm_for_jwk,
+    VerificationKey,
     b64url_encode,
 )
 
@@ -140,7 +140,7 @@ class CredentialIssuer:
                 raise IssuanceError(f"claim name {name!r} is set by the issuer")
             _refuse_reserved_names(value, where=name)
         try:
-            algorithm_for_jwk(holder_jwk)
+            VerificationKey.from_jwk(holder_jwk)
         except ValueError as exc:
             raise IssuanceError("holder key is not a supported public JWK") from exc
         if valid_for_s is not None and valid_for_s <= 0:

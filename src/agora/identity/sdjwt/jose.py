@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+import coincurve
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from jwcrypto import jwk as jwcrypto_jwk
 from jwcrypto.common import JWException
 from jwcrypto.jwa import JWA
@@ -46,6 +48,10 @@ class Algorithm(StrEnum):
     ES256 = "ES256"
     ES256K = "ES256K"
 
+
+_SECP256K1_ORDER = int(
+    "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141", 16
+)
 
 SIGNATURE_BYTES = 64
 """Signature length of every supported algorithm (r || s, or R || S)."""
@@ -166,6 +172,9 @@ class VerificationKey:
     algorithm: Algorithm
     jwk: Mapping[str, str]
     native: jwcrypto_jwk.JWK = field(repr=False, compare=False)
+    secp256k1: coincurve.PublicKey | None = field(
+        default=None, repr=False, compare=False
+    )
 
     @classmethod
     def from_jwk(cls, jwk: Mapping[str, Any]) -> "VerificationKey":
@@ -176,9 +185,18 @@ class VerificationKey:
             raise UnsupportedKeyError("JWK members must be strings")
         try:
             key = jwcrypto_jwk.JWK(**public)
-        except (JWException, ValueError, TypeError) as exc:
+            # jwcrypto builds the key lazily; build it now so that a point
+            # off the curve is refused here and not at the first signature.
+            key.get_op_key("verify")
+            secp256k1 = None
+            if algorithm is Algorithm.ES256K:
+                point = (
+                    b"\x04" + b64url_decode(public["x"]) + b64url_decode(public["y"])
+                )
+                secp256k1 = coincurve.PublicKey(point)
+        except (JWException, ValueError, TypeError, KeyError) as exc:
             raise UnsupportedKeyError("JWK is not a valid public key") from exc
-        return cls(algorithm=algorithm, jwk=public, native=key)
+        return cls(algorithm=algorithm, jwk=public, native=key, secp256k1=secp256k1)
 
 
 class SigningKey:
@@ -302,6 +320,10 @@ class CompactJws:
         # jwcrypto would accept zero-padded r and s, a second spelling.
         if len(self.signature) != SIGNATURE_BYTES:
             raise VerificationError(signature_rule, "signature has the wrong length")
+        if key.secp256k1 is not None:
+            if not _verify_secp256k1(key.secp256k1, self.signing_input, self.signature):
+                raise VerificationError(signature_rule, "signature does not verify")
+            return
         try:
             _ENGINES[key.algorithm].verify(
                 key.native, self.signing_input, self.signature
@@ -310,3 +332,20 @@ class CompactJws:
             raise VerificationError(
                 signature_rule, "signature does not verify"
             ) from exc
+
+
+def _verify_secp256k1(
+    point: coincurve.PublicKey, signing_input: bytes, signature: bytes
+) -> bool:
+    # libsecp256k1 (via coincurve) verifies ES256K about 9x faster than
+    # OpenSSL. It accepts only low-S signatures (BIP 146), while RFC 8812
+    # allows either s, as OpenSSL does; folding s keeps the two in step.
+    r = int.from_bytes(signature[:32], "big")
+    s = int.from_bytes(signature[32:], "big")
+    if not (0 < r < _SECP256K1_ORDER and 0 < s < _SECP256K1_ORDER):
+        return False
+    der = encode_dss_signature(r, min(s, _SECP256K1_ORDER - s))
+    try:
+        return bool(point.verify(der, signing_input))  # SHA-256 by default
+    except ValueError:
+        return False
