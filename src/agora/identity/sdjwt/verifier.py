@@ -204,35 +204,8 @@ class PresentationVerifier:
         disclosures = [Disclosure.parse(d) for d in combined.disclosures]
 
         # Issuer signature, under the key the resolver vouches for.
-        if issuer_jws.header.get("typ") != SD_JWT_VC_TYPE:
-            raise VerificationError(Rule.HEADER_TYPE, f"typ is not {SD_JWT_VC_TYPE}")
+        issuer = self._check_issuer_signature(issuer_jws)
         payload = issuer_jws.payload
-        issuer = payload.get("iss")
-        if not isinstance(issuer, str):
-            raise VerificationError(Rule.REGISTERED_CLAIMS, "iss is not a string")
-        key_id = issuer_jws.header.get("kid")
-        if key_id is not None and not isinstance(key_id, str):
-            raise MalformedPresentationError(
-                Rule.MALFORMED_ENCODING, "kid is not a string"
-            )
-        # A DID issuer signs with one of its own verification methods; the
-        # resolver checks this too, but a forgotten check there is fatal.
-        if (
-            key_id is not None
-            and issuer.startswith("did:")
-            and not key_id.startswith(f"{issuer}#")
-        ):
-            raise VerificationError(Rule.ISSUER_KEY, "kid is not a key of iss")
-        try:
-            issuer_jwk = self._keys.resolve_issuer_key(issuer, key_id)
-        except LookupError as exc:
-            raise VerificationError(Rule.ISSUER_KEY, "issuer key not found") from exc
-        issuer_key = _parse_key(issuer_jwk, rule=Rule.ISSUER_KEY)
-        issuer_jws.verify(
-            issuer_key,
-            algorithm_rule=Rule.ALGORITHM,
-            signature_rule=Rule.ISSUER_SIGNATURE,
-        )
 
         # Registered claims, trust for this type, validity window.
         vct = payload.get("vct")
@@ -250,12 +223,7 @@ class PresentationVerifier:
         if not self._trust.may_issue(issuer, vct):
             raise VerificationError(Rule.ISSUER_TRUST, "issuer may not issue this vct")
 
-        if issued_at > now + self._leeway_s:
-            raise VerificationError(Rule.NOT_YET_VALID, "iat is in the future")
-        if not_before is not None and not_before > now + self._leeway_s:
-            raise VerificationError(Rule.NOT_YET_VALID, "nbf is in the future")
-        if expires_at is not None and expires_at <= now - self._leeway_s:
-            raise VerificationError(Rule.EXPIRED, "exp has passed")
+        self._check_validity(issued_at, not_before, expires_at, now)
 
         # Disclosures against their digests (RFC 9901 §7.1 steps 3-5).
         sd_alg = payload.get("_sd_alg", DIGEST_ALGORITHM)
@@ -291,6 +259,53 @@ class PresentationVerifier:
             expires_at=expires_at,
             status=status_reference,
         )
+
+    def _check_issuer_signature(self, issuer_jws: CompactJws) -> str:
+        """Verify the issuer JWT's signature; return its ``iss``."""
+        if issuer_jws.header.get("typ") != SD_JWT_VC_TYPE:
+            raise VerificationError(Rule.HEADER_TYPE, f"typ is not {SD_JWT_VC_TYPE}")
+        issuer = issuer_jws.payload.get("iss")
+        if not isinstance(issuer, str):
+            raise VerificationError(Rule.REGISTERED_CLAIMS, "iss is not a string")
+        key_id = issuer_jws.header.get("kid")
+        if key_id is not None and not isinstance(key_id, str):
+            raise MalformedPresentationError(
+                Rule.MALFORMED_ENCODING, "kid is not a string"
+            )
+
+        # A DID issuer signs with one of its own verification methods; the
+        # resolver checks this too, but a forgotten check there is fatal.
+        if (
+            key_id is not None
+            and issuer.startswith("did:")
+            and not key_id.startswith(f"{issuer}#")
+        ):
+            raise VerificationError(Rule.ISSUER_KEY, "kid is not a key of iss")
+        try:
+            issuer_jwk = self._keys.resolve_issuer_key(issuer, key_id)
+        except LookupError as exc:
+            raise VerificationError(Rule.ISSUER_KEY, "issuer key not found") from exc
+
+        issuer_jws.verify(
+            _parse_key(issuer_jwk, rule=Rule.ISSUER_KEY),
+            algorithm_rule=Rule.ALGORITHM,
+            signature_rule=Rule.ISSUER_SIGNATURE,
+        )
+        return issuer
+
+    def _check_validity(
+        self,
+        issued_at: int,
+        not_before: int | None,
+        expires_at: int | None,
+        now: float,
+    ) -> None:
+        if issued_at > now + self._leeway_s:
+            raise VerificationError(Rule.NOT_YET_VALID, "iat is in the future")
+        if not_before is not None and not_before > now + self._leeway_s:
+            raise VerificationError(Rule.NOT_YET_VALID, "nbf is in the future")
+        if expires_at is not None and expires_at <= now - self._leeway_s:
+            raise VerificationError(Rule.EXPIRED, "exp has passed")
 
     def _check_status(self, reference: StatusReference) -> None:
         try:
