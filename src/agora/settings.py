@@ -6,8 +6,10 @@ Choosing a deployment is configuration, never a code fork (DESIGN.md):
 
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from agora.errors import ConfigurationError
 
 
 class Settings(BaseSettings):
@@ -38,7 +40,21 @@ class Settings(BaseSettings):
     """EVM version the contracts are compiled for; lower it for a chain that
     lacks Cancun (transient storage), e.g. ``shanghai``."""
 
+    @field_validator("chain_url", mode="before")
+    @classmethod
+    def _empty_url_is_unset(cls, value: object) -> object:
+        # `AGORA_CHAIN_URL=` (set but empty) means "no chain URL", as unset does.
+        return None if isinstance(value, str) and not value.strip() else value
+
 
 def load_settings() -> Settings:
-    """Read the settings from the environment."""
-    return Settings()
+    """Read the settings from the environment; a bad value names its variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"AGORA_{'_'.join(str(part) for part in error['loc']).upper()}: "
+            f"{error['msg']}"
+            for error in exc.errors()
+        )
+        raise ConfigurationError(f"invalid setting: {problems}") from exc

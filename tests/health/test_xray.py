@@ -106,6 +106,32 @@ def test_load_refuses_pickled_arrays(tmp_path: Path) -> None:
         load_pneumoniamnist(_write(tmp_path, arrays))
 
 
+@pytest.mark.parametrize(
+    ("split", "labels", "rule"),
+    [
+        ("val", np.zeros((6, 1), np.uint8), "both normal"),
+        ("test", np.ones((6, 1), np.uint8), "both normal"),
+        ("train", np.zeros((0, 1), np.uint8), "no rows"),
+    ],
+    ids=["val-one-class", "test-one-class", "train-empty"],
+)
+def test_load_refuses_a_split_without_both_classes(
+    tmp_path: Path, split: str, labels: np.ndarray, rule: str
+) -> None:
+    arrays = _arrays()
+    arrays[f"{split}_labels"] = labels
+    arrays[f"{split}_images"] = arrays[f"{split}_images"][: len(labels)]
+    with pytest.raises(DataError, match=rule):
+        load_pneumoniamnist(_write(tmp_path, arrays))
+
+
+def test_load_refuses_a_bare_npy_named_npz(tmp_path: Path) -> None:
+    with (tmp_path / NPZ_NAME).open("wb") as stream:
+        np.save(stream, np.zeros((2, 28, 28), np.uint8))
+    with pytest.raises(DataError, match=r"not a readable \.npz"):
+        load_pneumoniamnist(tmp_path)
+
+
 def test_load_missing_key(tmp_path: Path) -> None:
     arrays = _arrays()
     del arrays["val_labels"]

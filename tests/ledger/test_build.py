@@ -111,3 +111,36 @@ def test_default_settings_build_is_usable(artifacts: Artifacts) -> None:
     deployer = chain.new_account("deployer", ether=1)
     contract = chain.deploy(deployer, artifacts["Consortium"])
     assert contract.functions.owner().call() == deployer.address
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["bytecode", "abi", "dropped-contract"],
+)
+def test_tampered_artifact_is_rebuilt_not_deployed(
+    source: Path, isolated: Settings, damage: str
+) -> None:
+    first = build_contracts(isolated, sources=[source])
+    document = json.loads(first.path.read_text())
+    entry = document["contracts"]["Consortium"]
+    if damage == "bytecode":
+        entry["bytecode"] = "0xdeadbeef"
+    elif damage == "abi":
+        entry["abi"] = "oops"
+    else:
+        document["contracts"] = {}
+    first.path.write_text(json.dumps(document))
+
+    again = build_contracts(isolated, sources=[source])
+
+    assert again.compiled is True
+    assert again.contracts == first.contracts
+
+
+def test_cache_dir_that_is_a_file_names_the_setting(
+    source: Path, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    with pytest.raises(ConfigurationError, match="AGORA_CACHE_DIR"):
+        build_contracts(Settings(chain_url=None, cache_dir=blocker), sources=[source])

@@ -11,7 +11,7 @@ class ExitCode(IntEnum):
 
     SUCCESS = 0
     UNEXPECTED = 1
-    """A bug: an error Agora did not anticipate (the traceback is logged)."""
+    """A bug: an error Agora did not anticipate (traceback with ``-v``)."""
     USAGE = 2
     """Bad options or arguments (Typer/Click's own code)."""
     CONFIGURATION = 3

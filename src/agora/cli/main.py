@@ -59,7 +59,9 @@ def _fail(error: AgoraError, *, as_json: bool) -> NoReturn:
         }
         typer.echo(json.dumps(payload), err=True)
     else:
-        Console(stderr=True).print(f"[bold red]error:[/] {error}", highlight=False)
+        # Plain text: a message may hold paths with brackets, which Rich would
+        # read as markup, and a script wants the error on one line.
+        typer.echo(f"error: {error}", err=True)
     raise typer.Exit(int(code))
 
 
@@ -71,8 +73,18 @@ def _failing_cleanly(*, as_json: bool) -> Iterator[None]:
         logger.debug("command failed", exc_info=True)
         _fail(error, as_json=as_json)
     except KeyboardInterrupt:
-        Console(stderr=True).print("interrupted")
+        typer.echo("interrupted", err=True)
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+    except Exception as error:
+        # A bug, not a user error: one line here, the traceback in the log.
+        logger.debug("unexpected failure", exc_info=True)
+        message = f"unexpected {type(error).__name__}: {error} (a bug; please report)"
+        if as_json:
+            payload = {"error": "Unexpected", "message": message, "exit_code": 1}
+            typer.echo(json.dumps(payload), err=True)
+        else:
+            typer.echo(f"error: {message}", err=True)
+        raise typer.Exit(int(ExitCode.UNEXPECTED)) from None
 
 
 def _settings(**overrides: object) -> Settings:
@@ -91,33 +103,40 @@ def main(
     ] = False,
 ) -> None:
     """Agora command line."""
+    # Third-party loggers stay at WARNING even with --verbose: web3's DEBUG
+    # lines carry the full endpoint URL, credentials included.
     logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
+        level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("agora").setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 @demo_app.command("health")
 def demo_health(
     data_dir: Annotated[
         Path | None,
-        typer.Option(help="Folder with pneumoniamnist.npz [env: AGORA_DATA_DIR]."),
+        typer.Option(help="Folder with pneumoniamnist.npz (default: AGORA_DATA_DIR)."),
     ] = None,
     out: Annotated[
         Path, typer.Option(help="Where result.json and report.html go.")
     ] = Path("out/health"),
-    rounds: Annotated[int, typer.Option(min=1, max=200, help="Federated rounds.")] = 10,
+    rounds: Annotated[
+        int | None,
+        typer.Option(min=1, max=200, help="Federated rounds [default: 10; quick: 2]."),
+    ] = None,
     local_epochs: Annotated[
-        int, typer.Option(min=1, max=50, help="Epochs per round.")
-    ] = 2,
+        int | None,
+        typer.Option(min=1, max=50, help="Epochs per round [default: 2; quick: 1]."),
+    ] = None,
     seed: Annotated[
-        int, typer.Option(min=0, help="Seed of split, init and training.")
+        int, typer.Option(min=0, max=2**31 - 1, help="Seed of split, init, training.")
     ] = 7,
     baseline: Annotated[
         bool, typer.Option(help="Also train the centralised baseline on the union.")
     ] = False,
     quick: Annotated[
-        bool, typer.Option(help="Fast smoke configuration: 2 rounds of 1 epoch.")
+        bool,
+        typer.Option(help="Smoke configuration: 2 rounds of 1 epoch unless given."),
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
@@ -126,7 +145,7 @@ def demo_health(
 
     with _failing_cleanly(as_json=as_json):
         settings = _settings(data_dir=data_dir)
-        options = HealthDemoOptions(
+        options = HealthDemoOptions.create(
             settings.data_dir,
             out,
             rounds=rounds,
@@ -151,11 +170,6 @@ def ledger_build(
         artifacts = (rebuild_contracts if force else build_contracts)(settings)
         folder = settings.cache_dir / "contracts"
         typer.echo(f"{len(artifacts)} contracts ready in {folder}")
-
-
-def run() -> None:
-    """Entry point that never lets a traceback of an anticipated error out."""
-    app()
 
 
 if __name__ == "__main__":

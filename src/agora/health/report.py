@@ -11,9 +11,11 @@ matplotlib.use("Agg")  # files only; the demo runs on machines with no screen
 import matplotlib.pyplot as plt
 import numpy as np
 from jinja2 import Environment, PackageLoader, select_autoescape
-from sklearn.metrics import roc_curve
+from sklearn.metrics import roc_auc_score, roc_curve
 
-TOKEN_UNIT = 10**18
+from agora.ledger.model import TOKEN_DECIMALS
+
+TOKEN_UNIT = 10**TOKEN_DECIMALS
 
 
 def plot_roc(path: Path, labels: np.ndarray, curves: Mapping[str, np.ndarray]) -> None:
@@ -21,7 +23,7 @@ def plot_roc(path: Path, labels: np.ndarray, curves: Mapping[str, np.ndarray]) -
     figure, axes = plt.subplots(figsize=(5, 5))
     for name, probs in curves.items():
         fpr, tpr, _ = roc_curve(labels, probs)
-        axes.plot(fpr, tpr, label=name)
+        axes.plot(fpr, tpr, label=f"{name} (AUC {roc_auc_score(labels, probs):.3f})")
     axes.plot([0, 1], [0, 1], linestyle=":", color="grey")
     axes.set(
         xlabel="false positive rate",

@@ -48,7 +48,7 @@ def _snekmate_dir() -> Path:
 _SNEKMATE_DIR = _snekmate_dir()
 
 # Bump when the artifact JSON layout changes.
-_FORMAT = 1
+_FORMAT = 2  # 2: artifacts carry a checksum of their contents
 
 
 @dataclass(frozen=True)
@@ -121,12 +121,21 @@ def build_contracts(
     path = settings.cache_dir / "contracts" / f"{key}.json"
     if not force:
         cached = _load(path)
+        if cached is not None and sorted(cached) != sorted(names):
+            logger.warning("artifact cache %s lacks contracts; rebuilding", path)
+            cached = None
         if cached is not None:
             logger.debug("contract artifacts from cache %s", path)
             return Artifacts(contracts=cached, path=path, compiled=False)
 
     contracts = {p.stem: _compile(p, evm_version) for p in paths}
-    _store(path, contracts, evm_version)
+    try:
+        _store(path, contracts, evm_version)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot write compiled contracts under AGORA_CACHE_DIR "
+            f"({settings.cache_dir}): {exc.strerror or exc}"
+        ) from exc
     logger.info("compiled %d contracts into %s", len(contracts), path)
     return Artifacts(contracts=contracts, path=path, compiled=True)
 
@@ -179,16 +188,32 @@ def _compile(path: Path, evm_version: str) -> ContractArtifact:
     )
 
 
+def _checksum(contracts: Mapping[str, Any]) -> str:
+    canonical = json.dumps(contracts, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 def _load(path: Path) -> dict[str, ContractArtifact] | None:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
         contracts = cast(dict[str, dict[str, Any]], document["contracts"])
-        return {
+        # The file name is a key of the inputs, not of the outputs: the
+        # checksum catches an artifact edited or damaged after it was written.
+        if document["checksum"] != _checksum(contracts):
+            raise ValueError("artifact checksum mismatch")
+        artifacts = {
             name: ContractArtifact(
                 name=name, abi=entry["abi"], bytecode=entry["bytecode"]
             )
             for name, entry in contracts.items()
         }
+        for artifact in artifacts.values():
+            if not isinstance(artifact.abi, list) or not artifact.bytecode.startswith(
+                "0x"
+            ):
+                raise ValueError("malformed artifact")
+            bytes.fromhex(artifact.bytecode[2:])
+        return artifacts
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
@@ -200,14 +225,16 @@ def _load(path: Path) -> dict[str, ContractArtifact] | None:
 def _store(
     path: Path, contracts: Mapping[str, ContractArtifact], evm_version: str
 ) -> None:
+    entries = {
+        name: {"abi": artifact.abi, "bytecode": artifact.bytecode}
+        for name, artifact in contracts.items()
+    }
     document = {
         "format": _FORMAT,
         "vyper": vyper.__version__,
         "evm_version": evm_version,
-        "contracts": {
-            name: {"abi": artifact.abi, "bytecode": artifact.bytecode}
-            for name, artifact in contracts.items()
-        },
+        "checksum": _checksum(entries),
+        "contracts": entries,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
 

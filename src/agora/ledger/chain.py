@@ -268,9 +268,11 @@ class Chain:
             raise TransactionError(f"no receipt within {RECEIPT_TIMEOUT_S}s") from exc
         except OSError as exc:
             # requests' connection errors derive from OSError.
+            # `from None`: the transport error's text holds the full URL,
+            # credentials included, and would reach a -v traceback.
             raise ChainUnavailableError(
                 f"lost the chain at AGORA_CHAIN_URL: {exc.__class__.__name__}"
-            ) from exc
+            ) from None
         except (Web3Exception, TesterValidationError, EvmValidationError) as exc:
             # The node refused the transaction itself (nonce, funds, format);
             # py-evm raises eth_utils' ValidationError for those.
@@ -305,12 +307,18 @@ def _connect_embedded() -> Chain:
 
 def _connect_node(url: str, settings: Settings) -> Chain:
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigurationError(
-            f"AGORA_CHAIN_URL must be an http(s) JSON-RPC URL, not {parts.scheme!r}"
+            "AGORA_CHAIN_URL must be an http(s) JSON-RPC URL such as "
+            "http://127.0.0.1:8545"
         )
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise ConfigurationError("AGORA_CHAIN_URL has an invalid port") from exc
     # Never echo credentials that a URL may carry (user:password@, ?key=).
-    where = f"{parts.scheme}://{parts.hostname}:{parts.port or ''}"
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    where = f"{parts.scheme}://{host}{f':{port}' if port else ''}"
 
     w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 10}))
     # Proof-of-authority chains (Besu QBFT, Clique) put more than 32 bytes in
@@ -319,16 +327,26 @@ def _connect_node(url: str, settings: Settings) -> Chain:
     try:
         chain_id = w3.eth.chain_id
     except (OSError, Web3Exception) as exc:
+        # `from None`: the transport error's text holds the full URL,
+        # credentials included, and would reach a -v traceback.
         raise ChainUnavailableError(
             f"no EVM JSON-RPC node answers at AGORA_CHAIN_URL ({where}): "
             f"{exc.__class__.__name__}"
-        ) from exc
+        ) from None
 
     if settings.faucet_key is None:
         raise ConfigurationError(
             "AGORA_FAUCET_KEY must name a funded account when AGORA_CHAIN_URL is set"
         )
-    faucet: Account = AccountFactory.from_key(settings.faucet_key.get_secret_value())
+    try:
+        faucet: Account = AccountFactory.from_key(
+            settings.faucet_key.get_secret_value()
+        )
+    except (ValueError, TypeError) as exc:
+        # The key itself never goes into the message.
+        raise ConfigurationError(
+            f"AGORA_FAUCET_KEY is not a 32-byte hex private key ({type(exc).__name__})"
+        ) from None
     logger.info("connected to chain %s at %s", chain_id, where)
     return Chain(w3, faucet, gas_limit=None)
 

@@ -96,11 +96,16 @@ def load_pneumoniamnist(data_dir: Path) -> PneumoniaMnist:
     # NpzFile reads members lazily, so the arrays are materialised inside the
     # same guard that opens the archive: a bad CRC shows up only on read.
     try:
+        with zipfile.ZipFile(path):
+            pass  # np.load returns a bare array for a .npy renamed to .npz
         with np.load(path, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        # numpy's own message for pickled members advises allow_pickle=True,
+        # which is the wrong advice for a data file: name the problem instead.
+        reason = "holds pickled objects" if "pickle" in str(exc) else str(exc)
         raise DataError(
-            f"{path} is not a readable .npz archive ({exc}); "
+            f"{path} is not a readable .npz archive ({reason}); "
             f"check the file or point {_SETTING} at a good copy"
         ) from exc
 
@@ -141,6 +146,15 @@ def _checked_split(arrays: dict[str, np.ndarray], name: str, path: Path) -> Imag
         raise DataError(
             f"{path}: {labels_key} holds values other than 0 (normal) and "
             f"1 (pneumonia) (check {_SETTING})"
+        )
+
+    # Every split must hold both classes: AUC and the decision threshold
+    # are undefined otherwise, and a split with no rows trains nothing.
+    present = set(np.unique(labels).tolist())
+    if present != {0, 1}:
+        raise DataError(
+            f"{path}: {labels_key} must hold both normal (0) and pneumonia (1) "
+            f"rows, found {sorted(present) or 'no rows'} (check {_SETTING})"
         )
 
     return ImageSplit(
