@@ -33,7 +33,13 @@ def isolated(tmp_path: Path) -> Settings:
 
 
 def test_product_artifacts_are_complete(artifacts: Artifacts) -> None:
-    assert sorted(artifacts) == ["Consortium", "DIDRegistry", "DataMarket", "Token"]
+    assert sorted(artifacts) == [
+        "Anchor",
+        "Consortium",
+        "DIDRegistry",
+        "DataMarket",
+        "Token",
+    ]
     assert [p.stem for p in default_sources()] == sorted(artifacts)
     for artifact in artifacts.values():
         assert artifact.bytecode.startswith("0x")

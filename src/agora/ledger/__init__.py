@@ -49,6 +49,9 @@ from agora.ledger.build import (
 )
 from agora.ledger.chain import Chain, connect
 from agora.ledger.clients import (
+    AnchorClient,
+    AnchorId,
+    AnchorRecord,
     AttributeChanged,
     ConsortiumClient,
     ContractClient,
@@ -58,6 +61,7 @@ from agora.ledger.clients import (
     DIDRegistryClient,
     OwnerChanged,
     TokenClient,
+    anchor_kind,
     bytes32,
 )
 from agora.ledger.deploy import Deployment, deploy
@@ -92,6 +96,9 @@ __all__ = [
     "BPS",
     "MAX_PROVIDERS",
     "Account",
+    "AnchorClient",
+    "AnchorId",
+    "AnchorRecord",
     "Artifacts",
     "AttributeChanged",
     "BuildError",
@@ -122,6 +129,7 @@ __all__ = [
     "TokenClient",
     "TransactionError",
     "TxHash",
+    "anchor_kind",
     "build_contracts",
     "bytes32",
     "connect",

@@ -102,7 +102,7 @@ def build_contracts(
 
         >>> artifacts = build_contracts()
         >>> sorted(artifacts)
-        ['Consortium', 'DIDRegistry', 'DataMarket', 'Token']
+        ['Anchor', 'Consortium', 'DIDRegistry', 'DataMarket', 'Token']
     """
     settings = settings or Settings()
     evm_version = settings.evm_version

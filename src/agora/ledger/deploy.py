@@ -9,6 +9,7 @@ from eth_typing import ChecksumAddress
 from agora.ledger.build import Artifacts, build_contracts
 from agora.ledger.chain import Chain
 from agora.ledger.clients import (
+    AnchorClient,
     ConsortiumClient,
     DataMarketClient,
     DIDRegistryClient,
@@ -30,6 +31,7 @@ class Deployment:
     token: TokenClient
     data_market: DataMarketClient
     did_registry: DIDRegistryClient
+    anchor: AnchorClient
 
     @property
     def addresses(self) -> dict[str, ChecksumAddress]:
@@ -41,6 +43,7 @@ class Deployment:
                 self.token,
                 self.data_market,
                 self.did_registry,
+                self.anchor,
             )
         }
 
@@ -66,14 +69,15 @@ class Deployment:
             did_registry=DIDRegistryClient.at(
                 chain, artifacts["DIDRegistry"], addresses["DIDRegistry"]
             ),
+            anchor=AnchorClient.at(chain, artifacts["Anchor"], addresses["Anchor"]),
         )
 
 
 def deploy(
     chain: Chain, admin: Account, *, artifacts: Artifacts | None = None
 ) -> Deployment:
-    """Deploy ``Consortium``, ``Token``, ``DataMarket`` and ``DIDRegistry``
-    from ``admin``.
+    """Deploy ``Consortium``, ``Token``, ``DataMarket``, ``DIDRegistry`` and
+    ``Anchor`` from ``admin``.
 
     ``admin`` becomes the consortium's admin and the token's owner (the one
     minter). ``artifacts`` defaults to :func:`build_contracts` with the
@@ -87,10 +91,12 @@ def deploy(
         admin, artifacts["DataMarket"], consortium.address, token.address
     )
     registry = chain.deploy(admin, artifacts["DIDRegistry"])
+    anchor = chain.deploy(admin, artifacts["Anchor"], consortium.address)
     logger.info("marketplace deployed by %s", chain.name_of(admin.address))
     return Deployment(
         consortium=ConsortiumClient(chain, consortium),
         token=TokenClient(chain, token),
         data_market=DataMarketClient(chain, market),
         did_registry=DIDRegistryClient(chain, registry),
+        anchor=AnchorClient(chain, anchor),
     )

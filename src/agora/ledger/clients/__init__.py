@@ -1,5 +1,11 @@
 """One thin, typed client class per contract."""
 
+from agora.ledger.clients.anchor import (
+    AnchorClient,
+    AnchorId,
+    AnchorRecord,
+    anchor_kind,
+)
 from agora.ledger.clients.base import ContractClient
 from agora.ledger.clients.consortium import ConsortiumClient
 from agora.ledger.clients.datamarket import DataMarketClient
@@ -14,6 +20,9 @@ from agora.ledger.clients.didregistry import (
 from agora.ledger.clients.token import TokenClient
 
 __all__ = [
+    "AnchorClient",
+    "AnchorId",
+    "AnchorRecord",
     "AttributeChanged",
     "ConsortiumClient",
     "ContractClient",
@@ -23,5 +32,6 @@ __all__ = [
     "DidEvent",
     "OwnerChanged",
     "TokenClient",
+    "anchor_kind",
     "bytes32",
 ]
