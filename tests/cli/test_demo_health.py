@@ -79,6 +79,8 @@ def test_quick_demo_writes_a_complete_consistent_result(tmp_path: Path) -> None:
         assert plot in report
         assert (out / plot).stat().st_size > 5_000
     assert result["round_roots"][0] in report
+    # Every hospital checked its own receipt against the on-chain root.
+    assert result["inclusion_proofs_verified"] == 2 * 3
 
 
 @pytest.mark.parametrize(
@@ -99,13 +101,10 @@ def test_bad_data_dir_is_a_clear_error_naming_the_setting(
     if setup == "corrupt-file":
         (data / "pneumoniamnist.npz").write_bytes(b"PK\x03\x04 not really a zip")
     if setup == "missing-key":
-        arrays = {
-            f"{split}_{kind}": np.zeros(
-                (2, 28, 28) if kind == "images" else (2, 1), np.uint8
-            )
-            for split in ("train", "val", "test")
-            for kind in ("images", "labels")
-        }
+        arrays = {}
+        for split in ("train", "val", "test"):
+            arrays[f"{split}_images"] = np.zeros((2, 28, 28), np.uint8)
+            arrays[f"{split}_labels"] = np.array([[0], [1]], np.uint8)
         del arrays["test_labels"]
         np.savez(data / "pneumoniamnist.npz", **arrays)
 

@@ -150,3 +150,23 @@ def test_contributions_rank_the_useful_provider_first() -> None:
     assert sum(result.weights_bps) == 10_000
     # Two rounds of 2^3 coalitions, some sharing a model: at most 16 evaluations.
     assert 0 < result.evaluations <= 16
+
+
+def test_update_that_differs_from_its_receipt_is_rejected() -> None:
+    ledger = Ledger()
+    honest = _sub(0, 1.0)
+    receipt = update_digest(
+        honest.arrays, job_id=7, server_round=1, provider=PROVIDERS[0].address
+    )
+    altered = Submission(
+        1, {"w": np.full(4, 2.0, np.float32)}, 10, provider_digest=receipt
+    )
+    signed = Submission(0, honest.arrays, 10, provider_digest=receipt)
+
+    _, record = _auditor(ledger).audit_round(1, GLOBAL, [signed, altered])
+
+    assert [u.provider.index for u in record.accepted] == [0]
+    assert record.accepted[0].provider_digest == record.accepted[0].digest
+    assert [(r.provider.index, r.rule) for r in record.rejected] == [
+        (1, "digest-mismatch")
+    ]

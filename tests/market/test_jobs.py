@@ -162,9 +162,11 @@ def test_job_runs_commits_every_round_and_pays_by_contribution(tmp_path: Path) -
         assert committed.updates_root == record.updates_root
         assert committed.aggregate_hash == record.aggregate_hash
         for update in record.accepted:
-            leaf, proof = record.proof_for(update.provider.index)
+            # The provider's own receipt, computed in its worker process.
+            assert update.provider_digest == update.digest
+            _, proof = record.proof_for(update.provider.index)
             verify_committed_inclusion(
-                deployment, job_id, record.server_round, leaf, proof
+                deployment, job_id, record.server_round, update.provider_digest, proof
             )
         # A leaf that was never committed does not verify.
         if record.accepted:

@@ -55,6 +55,8 @@ class Submission:
     arrays: Arrays
     num_examples: object
     train_loss: float = float("nan")
+    provider_digest: bytes | None = None
+    """The update's hash as the provider computed it, if it sent one."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,8 @@ class AcceptedUpdate:
     norm: float
     digest: bytes
     train_loss: float
+    provider_digest: bytes | None = None
+    """The provider's own hash of its update (equal to ``digest`` when sent)."""
 
 
 @dataclass(frozen=True)
@@ -184,8 +188,28 @@ class RoundAuditor:
                 server_round=server_round,
                 provider=provider.address,
             )
+            if submission.provider_digest not in (None, digest):
+                # What arrived is not what the provider hashed and will check
+                # against the chain: altered in transit, or a confused client.
+                logger.warning(
+                    "job %s round %s: update of %s does not match its receipt",
+                    self.job_id,
+                    server_round,
+                    provider.name,
+                )
+                rejected.append(
+                    RejectedUpdate(
+                        provider, "digest-mismatch", "update differs from its receipt"
+                    )
+                )
+                continue
             update = AcceptedUpdate(
-                provider, valid.num_examples, valid.norm, digest, submission.train_loss
+                provider,
+                valid.num_examples,
+                valid.norm,
+                digest,
+                submission.train_loss,
+                submission.provider_digest,
             )
             accepted.append((update, submission.arrays))
         missing = [p for p in self.providers if p.index not in seen]

@@ -7,17 +7,21 @@ be picklable: the simulation runs each ClientApp in its own worker process.
 
 from typing import Protocol
 
-from flwr.app import Context, Message, MetricRecord, RecordDict
+from flwr.app import ConfigRecord, Context, Message, MetricRecord, RecordDict
 from flwr.clientapp import ClientApp
 
-from agora.federated.arrays import Arrays, from_record, to_record
+from agora.federated.arrays import Arrays, from_record, to_record, update_digest
 from agora.federated.strategy import (
     ARRAYS_KEY,
     CONFIG_KEY,
+    JOB_ID,
     METRICS_KEY,
     NUM_EXAMPLES,
     PARTITION_ID,
+    PROVIDER_ADDRESSES,
+    RECEIPT_KEY,
     TRAIN_LOSS,
+    UPDATE_DIGEST,
 )
 
 TOTAL_ROUNDS = "num-rounds"
@@ -46,16 +50,32 @@ def make_client_app(trainer: LocalTrainer) -> ClientApp:
     def train(msg: Message, context: Context) -> Message:
         config = msg.content.config_records[CONFIG_KEY]
         partition_id = int(str(context.node_config[PARTITION_ID]))
+        server_round = int(str(config["server-round"]))
         arrays, num_examples, loss = trainer.train(
             from_record(msg.content.array_records[ARRAYS_KEY]),
             partition_id=partition_id,
-            server_round=int(str(config["server-round"])),
+            server_round=server_round,
             total_rounds=int(str(config[TOTAL_ROUNDS])),
         )
         metrics = MetricRecord(
             {NUM_EXAMPLES: num_examples, PARTITION_ID: partition_id, TRAIN_LOSS: loss}
         )
-        content = RecordDict({ARRAYS_KEY: to_record(arrays), METRICS_KEY: metrics})
+
+        # The provider hashes what it sends and keeps the receipt: with the
+        # coordinator's inclusion proof it checks the on-chain root itself.
+        addresses = config[PROVIDER_ADDRESSES]
+        digest = update_digest(
+            arrays,
+            job_id=int(str(config[JOB_ID])),
+            server_round=server_round,
+            provider=str(addresses[partition_id])
+            if isinstance(addresses, list)
+            else "",
+        )
+        receipt = ConfigRecord({UPDATE_DIGEST: digest})
+        content = RecordDict(
+            {ARRAYS_KEY: to_record(arrays), METRICS_KEY: metrics, RECEIPT_KEY: receipt}
+        )
         return Message(content=content, reply_to=msg)
 
     return app

@@ -26,6 +26,10 @@ CONFIG_KEY = "config"
 NUM_EXAMPLES = "num-examples"
 PARTITION_ID = "partition-id"
 TRAIN_LOSS = "train-loss"
+RECEIPT_KEY = "receipt"
+UPDATE_DIGEST = "update-digest"
+JOB_ID = "job-id"
+PROVIDER_ADDRESSES = "provider-addresses"
 
 
 class AuditedFedAvg(FedAvg):
@@ -58,6 +62,10 @@ class AuditedFedAvg(FedAvg):
         """Remember the global model the round starts from, then sample."""
         self._global = from_record(arrays)
         self._round_started = time.perf_counter()
+        # What a provider needs to hash its own update exactly as the
+        # coordinator will, so it can later check the on-chain root itself.
+        config[JOB_ID] = self.auditor.job_id
+        config[PROVIDER_ADDRESSES] = [str(p.address) for p in self.auditor.providers]
         return super().configure_train(server_round, arrays, config, grid)
 
     def aggregate_train(
@@ -115,9 +123,12 @@ def _submission_from(reply: Message) -> Submission | None:
         )
         return None
     loss = metrics.get(TRAIN_LOSS, float("nan"))
+    receipt = content.config_records.get(RECEIPT_KEY)
+    digest = receipt.get(UPDATE_DIGEST) if receipt is not None else None
     return Submission(
         provider_index=partition,
         arrays=from_record(content.array_records[ARRAYS_KEY]),
         num_examples=metrics.get(NUM_EXAMPLES),
         train_loss=float(loss) if isinstance(loss, int | float) else float("nan"),
+        provider_digest=digest if isinstance(digest, bytes) else None,
     )

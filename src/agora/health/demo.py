@@ -305,16 +305,23 @@ def _train(
 
 
 def _check_inclusion(posted: _Posted, outcome: JobOutcome) -> int:
-    """Each hospital checks its accepted updates against the on-chain roots."""
+    """Each hospital checks its own receipts against the on-chain roots.
+
+    The leaf is the hash the hospital computed on its side before sending
+    (its receipt), not the coordinator's; only the audit path comes from
+    the coordinator, and the root comes from the chain.
+    """
     checked = 0
     for record in outcome.rounds:
         for update in record.accepted:
-            leaf, proof = record.proof_for(update.provider.index)
+            if update.provider_digest is None:
+                continue
+            _, proof = record.proof_for(update.provider.index)
             verify_committed_inclusion(
                 posted.market.deployment,
                 posted.job_id,
                 record.server_round,
-                leaf,
+                update.provider_digest,
                 proof,
             )
             checked += 1
