@@ -1,8 +1,10 @@
 """The X-ray model as a federated market job: provider and coordinator sides.
 
 :class:`XrayTrainer` is what each hospital runs inside its Flower
-ClientApp: it holds only the settings to find its own partition (the data
-never leaves the provider's process) and trains the global model on it.
+ClientApp: it carries only the settings to find its partition and trains
+the global model on it; only weights leave the worker. (In this embedded
+simulation every worker reads the one shared npz file and keeps its own
+hospital's rows; in a deployment each hospital's SuperNode has only its own.)
 :class:`XrayCoordinator` is the buyer's side: it scores models on the
 validation split it holds, for round monitoring and for contributions.
 """
