@@ -13,6 +13,7 @@ import pytest
 
 import agora.identity.wallet
 from agora.identity import KeyPair, KeyType, did_key_from_key_pair
+from agora.identity.keys import b64url_decode
 from agora.identity.sdjwt import (
     Algorithm,
     CredentialIssuer,
@@ -45,6 +46,7 @@ from agora.identity.wallet import (
     WalletTamperedError,
     WrongPasswordError,
 )
+from agora.identity.wallet.envelope import SealingKey, unseal
 
 PASSWORD = "correct horse battery staple"
 CHEAP = ScryptParameters(n=2**4, r=8, p=1)
@@ -406,6 +408,51 @@ def test_unknown_version_is_refused(wallet: Wallet, path: Path) -> None:
 
     with pytest.raises(UnsupportedWalletVersionError):
         Wallet.open(path, PASSWORD)
+
+
+# Authentic contents that break the wallet's own rules
+
+
+def _reseal(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
+    """Rewrite the contents under the right key, as a broken writer might."""
+    header, _, _ = split(path.read_bytes())
+    salt = b64url_decode(header["kdf"]["salt"])
+    key = SealingKey(PASSWORD.encode(), CHEAP, salt)
+    plaintext, _ = unseal(path.read_bytes(), PASSWORD)
+    contents = json.loads(plaintext)
+    change(contents)
+    path.write_bytes(key.seal(json.dumps(contents).encode()))
+
+
+def _unknown_member(contents: dict[str, Any]) -> None:
+    contents["extra"] = 1
+
+
+def _key_under_another_did(contents: dict[str, Any]) -> None:
+    other = KeyPair.generate(KeyType.ED25519)
+    contents["keys"][0]["did"] = did_key_from_key_pair(other)
+
+
+def _key_not_loading(contents: dict[str, Any]) -> None:
+    contents["keys"][0]["jwk"]["d"] = "AAAA"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(_unknown_member, id="contents-schema"),
+        pytest.param(_key_under_another_did, id="key-matches-its-did"),
+        pytest.param(_key_not_loading, id="key-loads"),
+    ],
+)
+def test_authentic_but_malformed_contents(
+    wallet: Wallet, path: Path, change: Callable[[dict[str, Any]], None]
+) -> None:
+    _reseal(path, change)
+
+    with pytest.raises(WalletTamperedError) as raised:
+        Wallet.open(path, PASSWORD)
+    assert raised.value.rule is FileRule.CONTENTS
 
 
 # Atomic writes

@@ -145,6 +145,21 @@ def _write_atomically(path: Path, data: bytes, *, replace: bool) -> None:
             os.close(folder)
 
 
+def _check_keys(contents: _Contents) -> None:
+    """Every stored key loads and is the key of the DID it is stored under."""
+    for entry in contents.keys:
+        try:
+            matches = did_key_from_key_pair(KeyPair.from_jwk(entry.jwk)) == entry.did
+        except InvalidKeyError as exc:
+            raise WalletTamperedError(
+                FileRule.CONTENTS, "a stored key does not load"
+            ) from exc
+        if not matches:
+            raise WalletTamperedError(
+                FileRule.CONTENTS, "a stored key is not its DID's key"
+            )
+
+
 class Wallet:
     """Holder key pairs and SD-JWT VCs, encrypted at rest under a password.
 
@@ -213,6 +228,7 @@ class Wallet:
             raise WalletTamperedError(
                 FileRule.CONTENTS, "decrypted contents are malformed"
             ) from exc
+        _check_keys(contents)
         return cls(target, key, contents, clock)
 
     @property
