@@ -447,3 +447,18 @@ def test_verifier_rule_status_unavailable_for_a_tampered_list(
     world.host.serve(StatusListIssuer(LIST_URI, issuer=ISSUER, key=world.key).publish())
 
     assert _rule(world, serialized, holder_key) is Rule.STATUS_UNAVAILABLE
+
+
+def test_each_list_uri_has_its_own_anchor(world: World) -> None:
+    world.publish()
+    other_uri = "https://bank.example/status/2"
+    world.checker.trust(
+        other_uri,
+        TrustedStatusList(
+            world.ledger.bank.address, ISSUER, world.key.verification_key()
+        ),
+    )
+
+    reference = StatusReference(other_uri, 0)
+    assert _unavailable(world, reference) is StatusRule.NOT_ANCHORED
+    assert world.checker.status_of(world.lists.allocate()) is CredentialStatus.VALID
