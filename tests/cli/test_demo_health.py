@@ -1,39 +1,18 @@
 """``agora demo health``: the quick configuration end to end, and bad input."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-AGORA = str(Path(sys.executable).parent / "agora")
-DATA_DIR = Path(
-    os.environ.get(
-        "AGORA_DATA_DIR", Path(__file__).parents[2].parent / "shared" / "data"
-    )
-)
-
-
-def _agora(
-    *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [AGORA, *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "COLUMNS": "200", **(env or {})},
-        check=False,
-    )
+from .support import DATA_DIR, agora
 
 
 @pytest.mark.slow
 def test_quick_demo_writes_a_complete_consistent_result(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    run = _agora(
+    run = agora(
         "demo", "health", "--quick", "--data-dir", str(DATA_DIR), "--out", str(out)
     )
     assert run.returncode == 0, run.stderr[-2000:]
@@ -108,7 +87,7 @@ def test_bad_data_dir_is_a_clear_error_naming_the_setting(
         del arrays["test_labels"]
         np.savez(data / "pneumoniamnist.npz", **arrays)
 
-    run = _agora(
+    run = agora(
         "demo",
         "health",
         "--quick",
@@ -121,7 +100,7 @@ def test_bad_data_dir_is_a_clear_error_naming_the_setting(
     assert message in run.stderr
     assert "AGORA_DATA_DIR" in run.stderr
 
-    as_json = _agora(
+    as_json = agora(
         "demo",
         "health",
         "--quick",
@@ -136,7 +115,7 @@ def test_bad_data_dir_is_a_clear_error_naming_the_setting(
 
 
 def test_out_of_range_option_is_a_usage_error(tmp_path: Path) -> None:
-    run = _agora("demo", "health", "--rounds", "0", "--out", str(tmp_path))
+    run = agora("demo", "health", "--rounds", "0", "--out", str(tmp_path))
     assert run.returncode == 2
     assert "Traceback" not in run.stderr
 
@@ -144,7 +123,7 @@ def test_out_of_range_option_is_a_usage_error(tmp_path: Path) -> None:
 def test_out_path_that_is_a_file_is_a_configuration_error(tmp_path: Path) -> None:
     blocker = tmp_path / "taken"
     blocker.write_text("not a folder")
-    run = _agora(
+    run = agora(
         "demo",
         "health",
         "--quick",

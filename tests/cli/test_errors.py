@@ -1,32 +1,13 @@
 """CLI errors that need no training: settings, chain URL, logging hygiene."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from agora.settings import load_settings
 
-AGORA = str(Path(sys.executable).parent / "agora")
-DATA_DIR = Path(
-    os.environ.get(
-        "AGORA_DATA_DIR", Path(__file__).parents[2].parent / "shared" / "data"
-    )
-)
-
-
-def _agora(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [AGORA, *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, **env},
-        check=False,
-    )
+from .support import DATA_DIR, agora
 
 
 def test_empty_chain_url_means_the_embedded_chain(
@@ -49,7 +30,7 @@ def test_empty_chain_url_means_the_embedded_chain(
 def test_bad_chain_url_is_a_configuration_error(
     url: str, message: str, tmp_path: Path
 ) -> None:
-    run = _agora(
+    run = agora(
         "demo",
         "health",
         "--quick",
@@ -67,7 +48,7 @@ def test_bad_chain_url_is_a_configuration_error(
 def test_verbose_never_prints_the_chain_urls_credentials(tmp_path: Path) -> None:
     # Port 9 (discard) on loopback: nothing answers, so connecting fails fast.
     secret_url = "http://user:s3cret@127.0.0.1:9/rpc?apikey=TOPSECRET"
-    run = _agora(
+    run = agora(
         "-v",
         "demo",
         "health",
@@ -88,7 +69,7 @@ def test_error_message_is_one_plain_line_even_with_markup_like_paths(
     tmp_path: Path,
 ) -> None:
     odd = tmp_path / "[bold]nowhere[/]"
-    run = _agora(
+    run = agora(
         "demo",
         "health",
         "--quick",
@@ -104,7 +85,7 @@ def test_error_message_is_one_plain_line_even_with_markup_like_paths(
 
 
 def test_json_error_object_for_a_configuration_error(tmp_path: Path) -> None:
-    run = _agora(
+    run = agora(
         "demo",
         "health",
         "--quick",
