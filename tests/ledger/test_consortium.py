@@ -3,7 +3,7 @@
 import pytest
 from eth_account import Account
 
-from agora.ledger import Member, Role
+from agora.ledger import Member, Role, credential_type_hash
 
 from .support import Market, reverts
 
@@ -144,3 +144,93 @@ def test_admin_transfer_takes_two_steps(market: Market) -> None:
     consortium.add_member(
         Account.create().address, "Welcome", Role.BUYER, account=successor
     )
+
+
+VCT = "https://agora.example/vct/bank-statement"
+
+
+def _issuer(market: Market) -> str:
+    issuer = Account.create().address
+    market.ledger.consortium.add_member(
+        issuer, "Bank", Role.ISSUER, account=market.admin
+    )
+    return issuer
+
+
+def test_admin_trusts_an_issuer_for_one_credential_type(market: Market) -> None:
+    consortium = market.ledger.consortium
+    issuer = _issuer(market)
+
+    consortium.trust_issuer(issuer, VCT, account=market.admin)
+
+    assert consortium.may_issue(issuer, VCT)
+    assert not consortium.may_issue(issuer, VCT + "-v2")
+    assert not consortium.may_issue(market.hospitals[0].address, VCT)
+
+
+def test_trusting_is_announced_with_the_type(market: Market) -> None:
+    issuer = _issuer(market)
+    receipt = market.chain.transact(
+        market.admin,
+        market.ledger.consortium.contract.functions.trustIssuer(issuer, VCT),
+    )
+
+    (event,) = market.ledger.consortium.events(receipt, "IssuerTrusted")
+    assert event["args"]["issuer"] == issuer
+    assert event["args"]["vct"] == VCT
+    assert event["args"]["vctHash"] == credential_type_hash(VCT)
+
+
+def test_distrusting_withdraws_the_listing(market: Market) -> None:
+    consortium = market.ledger.consortium
+    issuer = _issuer(market)
+    consortium.trust_issuer(issuer, VCT, account=market.admin)
+
+    consortium.distrust_issuer(issuer, VCT, account=market.admin)
+
+    assert not consortium.may_issue(issuer, VCT)
+    with reverts("consortium: not trusted"):
+        consortium.distrust_issuer(issuer, VCT, account=market.admin)
+
+
+@pytest.mark.parametrize("withdraw", ["remove-member", "drop-issuer-role"])
+def test_listing_lapses_with_membership_or_role(market: Market, withdraw: str) -> None:
+    consortium = market.ledger.consortium
+    issuer = _issuer(market)
+    consortium.trust_issuer(issuer, VCT, account=market.admin)
+
+    if withdraw == "remove-member":
+        consortium.remove_member(issuer, account=market.admin)
+    else:
+        consortium.set_roles(issuer, Role.PLATFORM, account=market.admin)
+
+    assert not consortium.may_issue(issuer, VCT)
+
+
+@pytest.mark.parametrize(
+    ("case", "reason"),
+    [
+        ("not-admin", "consortium: not admin"),
+        ("not-issuer", "consortium: not an issuer"),
+        ("not-member", "consortium: not an issuer"),
+        ("empty-type", "consortium: empty credential type"),
+        ("twice", "consortium: already trusted"),
+    ],
+)
+def test_trust_list_rules(market: Market, case: str, reason: str) -> None:
+    consortium = market.ledger.consortium
+    issuer = _issuer(market)
+    account, vct = market.admin, VCT
+    if case == "not-admin":
+        account = market.outsider
+    elif case == "not-issuer":
+        issuer = market.hospitals[0].address
+    elif case == "not-member":
+        issuer = Account.create().address
+    elif case == "empty-type":
+        vct = ""
+    else:
+        consortium.trust_issuer(issuer, vct, account=market.admin)
+
+    with reverts(reason):
+        consortium.trust_issuer(issuer, vct, account=account)

@@ -63,6 +63,7 @@ from agora.ledger.clients import (
     TokenClient,
     anchor_kind,
     bytes32,
+    credential_type_hash,
 )
 from agora.ledger.deploy import Deployment, deploy
 from agora.ledger.errors import (
@@ -133,6 +134,7 @@ __all__ = [
     "build_contracts",
     "bytes32",
     "connect",
+    "credential_type_hash",
     "deploy",
     "label_set_hash",
     "modality_hash",

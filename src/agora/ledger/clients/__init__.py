@@ -7,7 +7,7 @@ from agora.ledger.clients.anchor import (
     anchor_kind,
 )
 from agora.ledger.clients.base import ContractClient
-from agora.ledger.clients.consortium import ConsortiumClient
+from agora.ledger.clients.consortium import ConsortiumClient, credential_type_hash
 from agora.ledger.clients.datamarket import DataMarketClient
 from agora.ledger.clients.didregistry import (
     AttributeChanged,
@@ -34,4 +34,5 @@ __all__ = [
     "TokenClient",
     "anchor_kind",
     "bytes32",
+    "credential_type_hash",
 ]

@@ -1,6 +1,7 @@
-"""Typed client of ``Consortium.vy``: members and their roles."""
+"""Typed client of ``Consortium.vy``: members, roles and the issuer trust list."""
 
 from eth_typing import ChecksumAddress
+from web3 import Web3
 
 from agora.ledger.clients.base import ContractClient
 from agora.ledger.model import Account, Member, Role, TxHash
@@ -63,3 +64,30 @@ class ConsortiumClient(ContractClient):
         """The record of ``account``; inactive and nameless if never admitted."""
         name, roles, active = self._call(self.contract.functions.members(account))
         return Member(account=account, name=name, roles=Role(roles), active=active)
+
+    def trust_issuer(
+        self, issuer: ChecksumAddress, vct: str, *, account: Account
+    ) -> TxHash:
+        """List ``issuer`` (an active ISSUER member) for credential type
+        ``vct`` (at most 256 bytes)."""
+        return self._send(account, self.contract.functions.trustIssuer(issuer, vct))
+
+    def distrust_issuer(
+        self, issuer: ChecksumAddress, vct: str, *, account: Account
+    ) -> TxHash:
+        """Take ``issuer`` off the trust list for ``vct``."""
+        return self._send(account, self.contract.functions.distrustIssuer(issuer, vct))
+
+    def may_issue(self, issuer: ChecksumAddress, vct: str) -> bool:
+        """True when ``issuer`` is listed for ``vct`` and still an active
+        member with the ISSUER role."""
+        return bool(
+            self._call(
+                self.contract.functions.mayIssue(issuer, credential_type_hash(vct))
+            )
+        )
+
+
+def credential_type_hash(vct: str) -> bytes:
+    """The trust list's key for a credential type: keccak256 of its UTF-8."""
+    return bytes(Web3.keccak(text=vct))

@@ -7,6 +7,12 @@
         the new admin) so that a mistyped address cannot lock the
         consortium. `renounce_ownership` is deliberately not exported:
         a consortium without an admin could never change its members.
+
+        It also keeps the trust list of credential issuers: which member
+        may issue which credential type (an SD-JWT VC `vct`, keyed here by
+        its keccak256). A listing counts only while its member is active
+        and still holds the ISSUER role, so removing a member or its role
+        withdraws every listing at once.
 """
 
 from snekmate.auth import ownable
@@ -40,6 +46,9 @@ struct Member:
 
 members: public(HashMap[address, Member])
 
+# issuer -> keccak256(vct) -> listed
+listed: public(HashMap[address, HashMap[bytes32, bool]])
+
 
 event MemberAdded:
     account: indexed(address)
@@ -54,6 +63,18 @@ event RolesChanged:
 
 event MemberRemoved:
     account: indexed(address)
+
+
+event IssuerTrusted:
+    issuer: indexed(address)
+    vctHash: indexed(bytes32)
+    vct: String[256]
+
+
+event IssuerDistrusted:
+    issuer: indexed(address)
+    vctHash: indexed(bytes32)
+    vct: String[256]
 
 
 @deploy
@@ -131,3 +152,44 @@ def hasRole(account: address, role: uint256) -> bool:
     """
     member: Member = self.members[account]
     return role != 0 and member.active and member.roles & role == role
+
+
+@external
+def trustIssuer(issuer: address, vct: String[256]):
+    """
+    @notice List `issuer`, an active member with the ISSUER role, as
+            trusted to issue credentials of type `vct`.
+    """
+    self._check_admin()
+    assert len(vct) > 0, "consortium: empty credential type"
+    member: Member = self.members[issuer]
+    assert member.active and member.roles & ISSUER != 0, "consortium: not an issuer"
+    key: bytes32 = keccak256(vct)
+    assert not self.listed[issuer][key], "consortium: already trusted"
+
+    self.listed[issuer][key] = True
+    log IssuerTrusted(issuer=issuer, vctHash=key, vct=vct)
+
+
+@external
+def distrustIssuer(issuer: address, vct: String[256]):
+    """
+    @notice Take `issuer` off the trust list for `vct`.
+    """
+    self._check_admin()
+    key: bytes32 = keccak256(vct)
+    assert self.listed[issuer][key], "consortium: not trusted"
+
+    self.listed[issuer][key] = False
+    log IssuerDistrusted(issuer=issuer, vctHash=key, vct=vct)
+
+
+@external
+@view
+def mayIssue(issuer: address, vctHash: bytes32) -> bool:
+    """
+    @notice True when `issuer` is listed for the type hashing to `vctHash`
+            and is still an active member with the ISSUER role.
+    """
+    member: Member = self.members[issuer]
+    return self.listed[issuer][vctHash] and member.active and member.roles & ISSUER != 0
