@@ -414,3 +414,50 @@ def test_revoked_attributes_are_gone(registry: Registry) -> None:
     document = resolver.resolve(did).document
     assert len(document.verification_methods) == 1
     assert document.services == ()
+
+
+def test_staleness_window_serves_the_cache_then_sees_the_change(
+    registry: Registry,
+) -> None:
+    client, alice = registry.client, registry.alice
+    tick = [0.0]
+    resolver = EthrResolver(client, recheck_after_s=5.0, monotonic=lambda: tick[0])
+    did = resolver.did_of(alice.address)
+    first = resolver.resolve(did)
+    client.set_attribute(
+        alice.address,
+        bytes32("did/svc/Hub"),
+        b"https://hub.example",
+        validity=DAY,
+        account=alice,
+    )
+
+    tick[0] = 4.9
+    assert resolver.resolve(did) is first
+    tick[0] = 5.0
+    assert [s.type for s in resolver.resolve(did).document.services] == ["Hub"]
+
+
+def test_staleness_window_never_outlives_an_entry(registry: Registry) -> None:
+    client, alice = registry.client, registry.alice
+    client.set_attribute(
+        alice.address,
+        bytes32("did/svc/Hub"),
+        b"https://hub.example",
+        validity=60,
+        account=alice,
+    )
+    now, tick = [registry.chain.now()], [0.0]
+    resolver = EthrResolver(
+        client,
+        clock=lambda: now[0],
+        recheck_after_s=3600.0,
+        monotonic=lambda: tick[0],
+    )
+    did = resolver.did_of(alice.address)
+    assert resolver.resolve(did).document.services
+
+    # An hour of staleness is allowed, but the service expires within it.
+    now[0] += 61
+    tick[0] = 61.0
+    assert not resolver.resolve(did).document.services

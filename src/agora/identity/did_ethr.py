@@ -16,12 +16,16 @@ ERC-1056 state. Resolution follows the did:ethr method specification
   and the metadata says ``deactivated``.
 
 :class:`EthrResolver` caches each result until the registry's
-``changed(identity)`` moves or the first included entry expires.
+``changed(identity)`` moves or the first included entry expires. A verifier
+that resolves the same issuers thousands of times a second may allow a
+bounded staleness (``recheck_after_s``): within it, cached documents are
+served without asking the chain, so a change shows after at most that long.
 """
 
 import base64
 import logging
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -105,7 +109,10 @@ class EthrResolver:
     """Resolve did:ethr DIDs of one chain against its ``DIDRegistry``.
 
     ``clock`` gives the current Unix time against which ``validTo`` is
-    judged; it defaults to the chain's latest block time.
+    judged; it defaults to the chain's latest block time. With
+    ``recheck_after_s`` > 0 a cached result younger than that (by
+    ``monotonic``) is returned without reading the chain, as long as the
+    elapsed time has not carried it past an entry's ``validTo``.
     """
 
     def __init__(
@@ -113,11 +120,15 @@ class EthrResolver:
         registry: DIDRegistryClient,
         *,
         clock: Callable[[], int] | None = None,
+        recheck_after_s: float = 0.0,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.registry = registry
         self.chain_id = registry.chain.chain_id
         self._clock = clock or registry.chain.now
-        self._cache: dict[Did, tuple[int, int, ResolutionResult]] = {}
+        self._recheck_after_s = recheck_after_s
+        self._monotonic = monotonic
+        self._cache: dict[Did, _Cached] = {}
 
     def did_of(self, address: str) -> Did:
         """The did:ethr of ``address`` on this resolver's chain."""
@@ -136,12 +147,21 @@ class EthrResolver:
         # decimal and hex spellings of one chain id are cached apart.
         asked = Did(did)
 
+        cached = self._cache.get(asked)
+        checked_at = self._monotonic()
+        if cached is not None and cached.fresh_at(checked_at, self._recheck_after_s):
+            return cached.result
+
         try:
             changed = self.registry.changed(identity)
             now = self._clock()
-            cached = self._cache.get(asked)
-            if cached is not None and cached[0] == changed and now < cached[1]:
-                return cached[2]
+            if (
+                cached is not None
+                and cached.changed == changed
+                and now < cached.valid_until
+            ):
+                cached.checked_at, cached.chain_time = checked_at, now
+                return cached.result
             history = self.registry.history(identity)
         except LedgerError as exc:
             raise DidResolutionError(f"registry unreadable: {exc}") from exc
@@ -150,8 +170,32 @@ class EthrResolver:
         for event in history:
             _apply(entries, event)
         result = _result(entries, changed)
-        self._cache[asked] = (changed, entries.valid_until, result)
+        self._cache[asked] = _Cached(
+            changed=changed,
+            valid_until=entries.valid_until,
+            result=result,
+            checked_at=checked_at,
+            chain_time=now,
+        )
         return result
+
+
+@dataclass
+class _Cached:
+    """A resolution and when it was last confirmed against the chain."""
+
+    changed: int
+    valid_until: int
+    result: ResolutionResult
+    checked_at: float
+    chain_time: int
+
+    def fresh_at(self, now: float, recheck_after_s: float) -> bool:
+        """Whether it may be served at monotonic time ``now`` unchecked."""
+        elapsed = now - self.checked_at
+        return (
+            elapsed < recheck_after_s and self.chain_time + elapsed < self.valid_until
+        )
 
 
 def _apply(entries: _Entries, event: DidEvent) -> None:

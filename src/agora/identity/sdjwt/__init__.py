@@ -78,6 +78,7 @@ from agora.identity.sdjwt.memory import (
     InMemoryStatusList,
     InMemoryTrustList,
 )
+from agora.identity.sdjwt.nonces import NonceStore
 from agora.identity.sdjwt.verifier import (
     CredentialStatus,
     KeyResolver,
@@ -103,6 +104,7 @@ __all__ = [
     "IssuedCredential",
     "KeyResolver",
     "MalformedPresentationError",
+    "NonceStore",
     "PresentationError",
     "PresentationRequest",
     "PresentationVerifier",

@@ -48,6 +48,7 @@ class Rule(StrEnum):
     KEY_BINDING_SIGNATURE = "key_binding_signature"
     SD_HASH = "sd_hash"
     NONCE = "nonce"
+    REPLAYED_NONCE = "replayed_nonce"
     AUDIENCE = "audience"
     FRESHNESS = "freshness"
 

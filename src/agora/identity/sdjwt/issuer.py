@@ -22,7 +22,7 @@ VC requires in the clear (``iss``, ``vct``, ``iat``, ``nbf``, ``exp``,
 import secrets
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from agora.identity.sdjwt.disclosures import (
@@ -62,6 +62,10 @@ class StatusReference:
 
     uri: str
     index: int
+    issuer: str | None = field(default=None, compare=False)
+    """The ``iss`` of the credential that carries the reference, filled in
+    by the verifier so that a status checker can tell whose list it must
+    be; not part of the claim."""
 
     def to_claim(self) -> dict[str, Any]:
         """The ``status`` claim value."""

@@ -35,6 +35,7 @@ from agora.identity.sdjwt.errors import (
 from agora.identity.sdjwt.holder import KEY_BINDING_TYPE
 from agora.identity.sdjwt.issuer import SD_JWT_VC_TYPE, StatusReference
 from agora.identity.sdjwt.jose import CompactJws, VerificationKey
+from agora.identity.sdjwt.nonces import NonceStore
 from agora.identity.sdjwt.payload import reconstruct_claims
 
 logger = logging.getLogger(__name__)
@@ -58,7 +59,11 @@ class KeyResolver(Protocol):
 
 
 class TrustPolicy(Protocol):
-    """Says whether an issuer may issue a credential type (the trust list)."""
+    """Says whether an issuer may issue a credential type (the trust list).
+
+    Raises :class:`LookupError` when the list cannot be read, which the
+    verifier reports under ``issuer_trust`` rather than as "untrusted".
+    """
 
     def may_issue(self, issuer: str, vct: str) -> bool: ...
 
@@ -153,14 +158,19 @@ def _status_reference(payload: Mapping[str, Any]) -> StatusReference | None:
         raise VerificationError(Rule.REGISTERED_CLAIMS, "status idx is not an index")
     if not isinstance(uri, str):
         raise VerificationError(Rule.REGISTERED_CLAIMS, "status uri is not a string")
-    return StatusReference(uri=uri, index=index)
+    issuer = payload.get("iss")
+    return StatusReference(
+        uri=uri, index=index, issuer=issuer if isinstance(issuer, str) else None
+    )
 
 
 class PresentationVerifier:
     """Verifies presentations against requests, with injected collaborators.
 
     ``clock`` returns epoch seconds; ``leeway_s`` is the clock skew
-    tolerated on every time check.
+    tolerated on every time check. With ``nonces``, a request's nonce must
+    have been issued by that store and is spent by the first presentation
+    whose key binding verifies: a replay fails under ``replayed_nonce``.
     """
 
     def __init__(
@@ -171,8 +181,10 @@ class PresentationVerifier:
         status: StatusChecker,
         clock: Callable[[], float] = time.time,
         leeway_s: int = DEFAULT_LEEWAY_S,
+        nonces: NonceStore | None = None,
     ) -> None:
         self._keys = keys
+        self._nonces = nonces
         self._trust = trust
         self._status = status
         self._clock = clock
@@ -220,7 +232,13 @@ class PresentationVerifier:
 
         if request.credential_types is not None and vct not in request.credential_types:
             raise VerificationError(Rule.CREDENTIAL_TYPE, "vct was not requested")
-        if not self._trust.may_issue(issuer, vct):
+        try:
+            trusted = self._trust.may_issue(issuer, vct)
+        except LookupError as exc:
+            raise VerificationError(
+                Rule.ISSUER_TRUST, "trust list unavailable"
+            ) from exc
+        if not trusted:
             raise VerificationError(Rule.ISSUER_TRUST, "issuer may not issue this vct")
 
         self._check_validity(issued_at, not_before, expires_at, now)
@@ -242,6 +260,9 @@ class PresentationVerifier:
 
         # Holder binding: a KB-JWT signed by cnf.jwk, over exactly this SD-JWT.
         holder_jwk = self._check_key_binding(combined, payload, request, now)
+        if self._nonces is not None:
+            # Only a holder-signed nonce is spent: garbage cannot burn one.
+            self._nonces.consume(request.nonce)
 
         # The request: required claims disclosed; keep only what was asked.
         missing = request.required_claims - claims.keys()

@@ -8,6 +8,12 @@ root for that account and list, both signatures verify, and no revocation
 of the previously accepted pair was cleared (§2.1: revocation is final).
 Accepted pairs are cached; the anchor is asked again once
 ``recheck_after_s`` has passed, and the pair refetched only when it moved.
+
+Lists are trusted one by one (:meth:`AnchoredStatusChecker.trust`) or
+found through ``discover``, which is given the list URI and the issuer of
+the credential pointing at it; :func:`agora.identity.consortium.did_status_lists`
+finds them in issuers' DID documents. Either way a list is accepted only for
+credentials of its own issuer.
 """
 
 import logging
@@ -50,6 +56,10 @@ Fetch = Callable[[str], bytes]
 """Returns the document at a URL; raises :class:`OSError` or
 :class:`LookupError` when it cannot."""
 
+Discover = Callable[[str, str], "TrustedStatusList"]
+"""Given a list URI and an issuer, who may publish that list for that
+issuer; raises :class:`LookupError` when the issuer declares no such list."""
+
 
 @dataclass(frozen=True)
 class TrustedStatusList:
@@ -65,6 +75,7 @@ class _CachedPair:
     anchor_id: AnchorId
     lists: dict[StatusPurpose, Bitstring]
     checked_at: float
+    issuer: str = ""
 
 
 def read_status_list_credential(
@@ -129,12 +140,14 @@ class AnchoredStatusChecker:
         fetch: Fetch,
         *,
         lists: Mapping[str, TrustedStatusList] | None = None,
+        discover: Discover | None = None,
         clock: Callable[[], float] = time.time,
         recheck_after_s: float = 30.0,
     ) -> None:
         self._anchor = anchor
         self._fetch = fetch
         self._lists = dict(lists or {})
+        self._discover = discover
         self._clock = clock
         self._recheck_after_s = recheck_after_s
         self._cache: dict[str, _CachedPair] = {}
@@ -147,7 +160,7 @@ class AnchoredStatusChecker:
     def status_of(self, reference: StatusReference) -> CredentialStatus:
         """The entry's status in the latest anchored pair; raises
         :class:`StatusUnavailableError` (a :class:`LookupError`)."""
-        pair = self._current(reference.uri)
+        pair = self._current(reference.uri, reference.issuer)
         revoked = pair.lists[StatusPurpose.REVOCATION]
         if not 0 <= reference.index < revoked.size:
             raise StatusUnavailableError(
@@ -160,21 +173,24 @@ class AnchoredStatusChecker:
             return CredentialStatus.SUSPENDED
         return CredentialStatus.VALID
 
-    def refresh(self, uri: str) -> None:
+    def refresh(self, uri: str, issuer: str | None = None) -> None:
         """Ask the anchor now, whatever the time since the last check."""
         pair = self._cache.get(uri)
         if pair is not None:
             pair.checked_at = float("-inf")
-        self._current(uri)
+        self._current(uri, issuer)
 
-    def _current(self, uri: str) -> _CachedPair:
-        trusted = self._lists.get(uri)
-        if trusted is None:
-            raise StatusUnavailableError(StatusRule.UNKNOWN_LIST, f"{uri} not trusted")
+    def _current(self, uri: str, issuer: str | None) -> _CachedPair:
         now = self._clock()
         cached = self._cache.get(uri)
-        if cached is not None and now - cached.checked_at < self._recheck_after_s:
+        if (
+            cached is not None
+            and (issuer is None or cached.issuer == issuer)
+            and now - cached.checked_at < self._recheck_after_s
+        ):
             return cached
+
+        trusted = self._trusted(uri, issuer)
 
         # The anchor is the source of truth; a pair it no longer names is stale.
         latest = self._latest_anchor(uri, trusted)
@@ -183,9 +199,29 @@ class AnchoredStatusChecker:
             return cached
         pair = self._load(uri, trusted, latest, previous=cached)
         pair.checked_at = now
+        pair.issuer = trusted.issuer
         self._cache[uri] = pair
         logger.info("status list %s accepted at anchor %s", uri, latest)
         return pair
+
+    def _trusted(self, uri: str, issuer: str | None) -> TrustedStatusList:
+        """Who publishes ``uri``: registered, else discovered (afresh at each
+        recheck, so a rotated issuer key is picked up)."""
+        trusted = self._lists.get(uri)
+        if trusted is None and self._discover is not None and issuer is not None:
+            try:
+                trusted = self._discover(uri, issuer)
+            except LookupError as exc:
+                raise StatusUnavailableError(
+                    StatusRule.UNKNOWN_LIST, f"{uri} is not a list of {issuer}"
+                ) from exc
+        if trusted is None:
+            raise StatusUnavailableError(StatusRule.UNKNOWN_LIST, f"{uri} not trusted")
+        if issuer is not None and trusted.issuer != issuer:
+            raise StatusUnavailableError(
+                StatusRule.UNKNOWN_LIST, f"{uri} belongs to another issuer"
+            )
+        return trusted
 
     def _latest_anchor(self, uri: str, trusted: TrustedStatusList) -> AnchorId:
         try:
