@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from agora.identity.did_ethr import EthrResolver, ethr_did, parse_ethr_did
-from agora.identity.document import Did, VerificationMethod
+from agora.identity.document import Did
 from agora.identity.errors import IdentityError, InvalidDidError
-from agora.identity.keys import KeyPair, KeyType
+from agora.identity.keys import KeyPair, KeyType, PublicKey
 from agora.identity.resolver import DidResolver
 from agora.identity.sdjwt import (
     CredentialIssuer,
@@ -114,9 +114,17 @@ class ConsortiumTrustList:
         return allowed
 
 
-def latest_assertion_key(resolver: DidResolver, did: str) -> VerificationMethod:
+@dataclass(frozen=True)
+class PublicKeyMethod:
+    """A verification method id and the public key it carries."""
+
+    id: str
+    public_key: PublicKey
+
+
+def latest_assertion_key(resolver: DidResolver, did: str) -> PublicKeyMethod:
     """The most recently published assertion method of ``did`` that carries
-    a public key; raises :class:`LookupError` if there is none."""
+    a public key, and that key; raises :class:`LookupError` if none does."""
     try:
         result = resolver.resolve(did)
     except IdentityError as exc:
@@ -125,9 +133,9 @@ def latest_assertion_key(resolver: DidResolver, did: str) -> VerificationMethod:
         raise LookupError(f"{did} is deactivated")
     document = result.document
     keyed = [
-        document.verification_method(method_id)
-        for method_id in document.assertion_method
-        if document.verification_method(method_id).public_key is not None
+        PublicKeyMethod(method.id, method.public_key)
+        for method in map(document.verification_method, document.assertion_method)
+        if method.public_key is not None
     ]
     if not keyed:
         raise LookupError(f"{did} publishes no assertion key")
@@ -154,7 +162,6 @@ def did_status_lists(resolver: DidResolver) -> Discover:
             for service in services
         ):
             raise LookupError(f"{issuer} does not list {uri}")
-        assert method.public_key is not None  # latest_assertion_key checked it
         key = VerificationKey.from_jwk(method.public_key.to_jwk())
         return TrustedStatusList(writer=account, issuer=issuer, key=key)
 
