@@ -140,17 +140,19 @@ class EthrResolver:
         Raises :class:`InvalidDidError` for a malformed DID or one of
         another chain, :class:`DidResolutionError` when the chain fails.
         """
-        chain_id, identity = parse_ethr_did(did)
-        if chain_id != self.chain_id:
-            raise InvalidDidError("network", f"chain {chain_id} is not {self.chain_id}")
         # The document's id is the DID as asked (DID Core §7.1.2), so the
-        # decimal and hex spellings of one chain id are cached apart.
+        # decimal and hex spellings of one chain id are cached apart. Only
+        # well-formed DIDs of this chain are ever cached, so a hit needs no
+        # parsing (whose address checksum costs more than the rest).
         asked = Did(did)
-
         cached = self._cache.get(asked)
         checked_at = self._monotonic()
         if cached is not None and cached.fresh_at(checked_at, self._recheck_after_s):
             return cached.result
+
+        chain_id, identity = parse_ethr_did(did)
+        if chain_id != self.chain_id:
+            raise InvalidDidError("network", f"chain {chain_id} is not {self.chain_id}")
 
         try:
             changed = self.registry.changed(identity)

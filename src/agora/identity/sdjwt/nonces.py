@@ -75,7 +75,16 @@ class NonceStore:
         return len(self._issued)
 
     def _prune(self, now: float) -> None:
-        for table in (self._issued, self._spent):
-            expired = [nonce for nonce, until in table.items() if until <= now]
-            for nonce in expired:
-                del table[nonce]
+        # Issued nonces expire in the order they were issued (one ttl for
+        # all), so the expired ones are a prefix of the dict.
+        while self._issued:
+            oldest = next(iter(self._issued))
+            if self._issued[oldest] > now:
+                break
+            del self._issued[oldest]
+
+        # Spent ones are ordered by spending, not expiry: sweep them only
+        # when they outnumber the live ones, amortised O(1) per call.
+        if len(self._spent) > max(len(self._issued), 1024):
+            for nonce in [n for n, until in self._spent.items() if until <= now]:
+                del self._spent[nonce]
