@@ -14,6 +14,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -40,6 +41,7 @@ from agora.ledger.errors import (
     LedgerError,
     TransactionError,
 )
+from agora.ledger.journal import ChainJournal, JournalEntry, JournalError
 from agora.ledger.model import Account
 from agora.settings import Settings
 
@@ -74,11 +76,20 @@ class Chain:
         True
     """
 
-    def __init__(self, w3: Web3, faucet: Account, *, gas_limit: int | None) -> None:
-        """Wrap ``w3``; ``gas_limit=None`` estimates gas for each transaction."""
+    def __init__(
+        self,
+        w3: Web3,
+        faucet: Account,
+        *,
+        gas_limit: int | None,
+        journal: ChainJournal | None = None,
+    ) -> None:
+        """Wrap ``w3``; ``gas_limit=None`` estimates gas for each transaction.
+        With ``journal``, every mined transaction is recorded in it."""
         self.w3 = w3
         self.faucet = faucet
         self.gas_limit = gas_limit
+        self.journal = journal
         self.chain_id = w3.eth.chain_id
         self._names: dict[ChecksumAddress, str] = {faucet.address: "faucet"}
         self._tip: Wei | None = None
@@ -158,12 +169,23 @@ class Chain:
         with self._translated():
             return int(self.w3.eth.get_block("latest")["timestamp"])
 
+    def close(self) -> None:
+        """Release the journal, if any; the chain is unusable afterwards."""
+        if self.journal is not None:
+            self.journal.close()
+            self.journal = None
+
+    def _refuse_if_journaled(self, what: str) -> None:
+        if self.journal is not None:
+            raise InvalidArgumentError(f"{what} is not possible on a persistent chain")
+
     def time_travel(self, timestamp: int) -> None:
         """Give the next block, hence the next transaction, ``timestamp``.
 
         Test and demo chains only (the embedded EVM, anvil); forward only.
         :meth:`now` keeps reporting the latest mined block, which is older.
         """
+        self._refuse_if_journaled("time travel")
         if timestamp <= self.now():
             raise InvalidArgumentError(f"cannot travel back to {timestamp}")
         method = "testing_timeTravel" if self.embedded else "evm_setNextBlockTimestamp"
@@ -172,6 +194,7 @@ class Chain:
 
     def snapshot(self) -> int:
         """Remember the chain's state; see :meth:`revert`. Test chains only."""
+        self._refuse_if_journaled("a snapshot")
         with self._translated():
             snapshot = self._node_request("evm_snapshot", [])
         # eth-tester answers an int, anvil a hex quantity.
@@ -211,6 +234,16 @@ class Chain:
             receipt = self.w3.eth.wait_for_transaction_receipt(
                 tx_hash, timeout=RECEIPT_TIMEOUT_S, poll_latency=0.05
             )
+            if self.journal is not None:
+                block = self.w3.eth.get_block(receipt["blockNumber"])
+                self.journal.append(
+                    JournalEntry(
+                        timestamp=int(block["timestamp"]),
+                        raw=bytes(signed.raw_transaction),
+                        tx_hash=tx_hash.to_0x_hex(),
+                        status=int(receipt["status"]),
+                    )
+                )
             if receipt["status"] == 0:
                 raise ContractRevertError(self._replay(transaction, receipt))
             return receipt
@@ -279,13 +312,17 @@ class Chain:
             raise TransactionError(str(exc)) from exc
 
 
-def connect(settings: Settings | None = None) -> Chain:
+def connect(settings: Settings | None = None, *, journal: Path | None = None) -> Chain:
     """Connect to the chain the settings select.
 
     ``AGORA_CHAIN_URL`` unset: a fresh in-process EVM whose first genesis
-    account is the faucet. Set: that JSON-RPC node, with the faucet key from
-    ``AGORA_FAUCET_KEY``. Raises :class:`ChainUnavailableError` naming
-    ``AGORA_CHAIN_URL`` when the node cannot be reached.
+    account is the faucet; with ``journal``, the chain recorded there is
+    replayed first and new transactions are added to it (see
+    :mod:`agora.ledger.journal`; call :meth:`Chain.close` when done). Set:
+    that JSON-RPC node, with the faucet key from ``AGORA_FAUCET_KEY``, and
+    ``journal`` is ignored: the node keeps its own state. Raises
+    :class:`ChainUnavailableError` naming ``AGORA_CHAIN_URL`` when the node
+    cannot be reached.
 
     Example::
 
@@ -294,15 +331,51 @@ def connect(settings: Settings | None = None) -> Chain:
     """
     settings = settings or Settings()
     if settings.chain_url is None:
-        return _connect_embedded()
+        if journal is None:
+            return _connect_embedded()
+        return _connect_journaled(ChainJournal.open(journal))
     return _connect_node(settings.chain_url, settings)
 
 
 def _connect_embedded() -> Chain:
-    backend = PyEVMBackend()
+    return _embedded_chain(PyEVMBackend())
+
+
+def _embedded_chain(backend: PyEVMBackend) -> Chain:
     w3 = Web3(EthereumTesterProvider(EthereumTester(backend)))
     faucet: Account = AccountFactory.from_key(backend.account_keys[0].to_bytes())
     return Chain(w3, faucet, gas_limit=EMBEDDED_GAS_LIMIT)
+
+
+def _connect_journaled(journal: ChainJournal) -> Chain:
+    """Replay ``journal`` into a fresh embedded chain, then record into it."""
+    backend = PyEVMBackend(
+        PyEVMBackend.generate_genesis_params(
+            overrides={"timestamp": journal.genesis_timestamp}
+        )
+    )
+    chain = _embedded_chain(backend)
+    try:
+        for number, entry in enumerate(journal.entries, start=1):
+            # eth-tester offers only forward time travel, which mines an empty
+            # block; setting the pending header's time mines the transaction
+            # in a block of its recorded time, as the first run did.
+            backend.chain.header = backend.chain.header.copy(timestamp=entry.timestamp)
+            tx_hash = chain.w3.eth.send_raw_transaction(entry.raw)
+            status = chain.w3.eth.get_transaction_receipt(tx_hash)["status"]
+            if tx_hash.to_0x_hex() != entry.tx_hash or status != entry.status:
+                raise JournalError(
+                    f"{journal.path} does not replay at transaction {number}"
+                )
+    except (Web3Exception, TesterValidationError, EvmValidationError) as exc:
+        journal.close()
+        raise JournalError(f"{journal.path} does not replay: {exc}") from exc
+    except JournalError:
+        journal.close()
+        raise
+    chain.journal = journal
+    logger.info("replayed %d transactions from %s", len(journal.entries), journal.path)
+    return chain
 
 
 def _connect_node(url: str, settings: Settings) -> Chain:
