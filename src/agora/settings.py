@@ -32,6 +32,16 @@ class Settings(BaseSettings):
     cache_dir: Path = Path.home() / ".cache" / "agora"
     """Compiled contract artifacts and other rebuildable files."""
 
+    state_dir: Path = Path.home() / ".local" / "share" / "agora"
+    """What the command line keeps between runs: the local consortium (its
+    chain journal, contract addresses and admin key), wallets, issuers'
+    status lists and the verifier's spent nonces."""
+
+    wallet_password: SecretStr | None = None
+    """Password of the wallets the command line opens; asked at the prompt
+    when unset. For scripts and tests; an interactive user should leave it
+    unset."""
+
     faucet_key: SecretStr | None = None
     """Private key (hex) of a funded account on ``chain_url``; it pays the
     ether that new accounts need for gas. Unused by the embedded EVM."""

@@ -24,5 +24,12 @@ class ExitCode(IntEnum):
     """A market job could not be carried through."""
     FEDERATED = 7
     """Federated training failed."""
+    IDENTITY = 8
+    """A DID, credential, status list or wallet operation was refused
+    (wrong password, unknown DID, tampered wallet …)."""
+    VERIFICATION = 9
+    """A presentation failed verification; the rule it broke is printed."""
+    LENDING = 10
+    """A loan application could not be made or was rejected."""
     INTERRUPTED = 130
     """Stopped by Ctrl-C (128 + SIGINT, the shell convention)."""

@@ -1,28 +1,24 @@
 """The ``agora`` command line.
 
-Every command fails in one place (:func:`_fail`): a one-line message on
-stderr, or a JSON error object with ``--json``, and an exit code from
-:class:`~agora.cli.exit_codes.ExitCode`, never a traceback for an
-anticipated error.
+Every command fails in one place (:func:`agora.cli.common.failing_cleanly`):
+a one-line message on stderr, or a JSON error object with ``--json``, and an
+exit code from :class:`~agora.cli.exit_codes.ExitCode`, never a traceback
+for an anticipated error.
 """
 
-import json
 import logging
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from agora.cli.exit_codes import ExitCode
-from agora.errors import AgoraError, ConfigurationError, DataError
-from agora.federated.errors import FederatedError
-from agora.ledger.errors import LedgerError
-from agora.market.errors import MarketError
-from agora.settings import Settings, load_settings
+from agora.cli.common import JsonOption, failing_cleanly, settings_with
+from agora.cli.did import did_app
+from agora.cli.vc import vc_app
+from agora.cli.wallet import wallet_app
+from agora.settings import load_settings
 
 app = typer.Typer(
     name="agora",
@@ -34,66 +30,9 @@ demo_app = typer.Typer(help="Run an application end to end.", no_args_is_help=Tr
 ledger_app = typer.Typer(help="Contracts and chain.", no_args_is_help=True)
 app.add_typer(demo_app, name="demo")
 app.add_typer(ledger_app, name="ledger")
-
-logger = logging.getLogger("agora.cli")
-
-_EXIT_BY_ERROR: list[tuple[type[AgoraError], ExitCode]] = [
-    (ConfigurationError, ExitCode.CONFIGURATION),
-    (DataError, ExitCode.DATA),
-    (LedgerError, ExitCode.LEDGER),
-    (MarketError, ExitCode.MARKET),
-    (FederatedError, ExitCode.FEDERATED),
-]
-
-
-def _fail(error: AgoraError, *, as_json: bool) -> NoReturn:
-    code = next(
-        (code for kind, code in _EXIT_BY_ERROR if isinstance(error, kind)),
-        ExitCode.UNEXPECTED,
-    )
-    if as_json:
-        payload = {
-            "error": type(error).__name__,
-            "message": str(error),
-            "exit_code": code,
-        }
-        typer.echo(json.dumps(payload), err=True)
-    else:
-        # Plain text: a message may hold paths with brackets, which Rich would
-        # read as markup, and a script wants the error on one line.
-        typer.echo(f"error: {error}", err=True)
-    raise typer.Exit(int(code))
-
-
-@contextmanager
-def _failing_cleanly(*, as_json: bool) -> Iterator[None]:
-    try:
-        yield
-    except AgoraError as error:
-        logger.debug("command failed", exc_info=True)
-        _fail(error, as_json=as_json)
-    except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
-    except Exception as error:
-        # A bug, not a user error: one line here, the traceback in the log.
-        logger.debug("unexpected failure", exc_info=True)
-        message = f"unexpected {type(error).__name__}: {error} (a bug; please report)"
-        if as_json:
-            payload = {"error": "Unexpected", "message": message, "exit_code": 1}
-            typer.echo(json.dumps(payload), err=True)
-        else:
-            typer.echo(f"error: {message}", err=True)
-        raise typer.Exit(int(ExitCode.UNEXPECTED)) from None
-
-
-def _settings(**overrides: object) -> Settings:
-    settings = load_settings()
-    values = {k: v for k, v in overrides.items() if v is not None}
-    return settings.model_copy(update=values) if values else settings
-
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Errors as a JSON object.")]
+app.add_typer(did_app, name="did")
+app.add_typer(vc_app, name="vc")
+app.add_typer(wallet_app, name="wallet")
 
 
 @app.callback()
@@ -143,8 +82,8 @@ def demo_health(
     """OpenHealth: hospitals train a pneumonia X-ray model, paid by contribution."""
     from agora.health.demo import HealthDemoOptions, run_health_demo
 
-    with _failing_cleanly(as_json=as_json):
-        settings = _settings(data_dir=data_dir)
+    with failing_cleanly(as_json=as_json):
+        settings = settings_with(data_dir=data_dir)
         options = HealthDemoOptions.create(
             settings.data_dir,
             out,
@@ -165,11 +104,30 @@ def ledger_build(
     """Compile the Vyper contracts into the artifact cache."""
     from agora.ledger.build import build_contracts, rebuild_contracts
 
-    with _failing_cleanly(as_json=as_json):
+    with failing_cleanly(as_json=as_json):
         settings = load_settings()
         artifacts = (rebuild_contracts if force else build_contracts)(settings)
         folder = settings.cache_dir / "contracts"
         typer.echo(f"{len(artifacts)} contracts ready in {folder}")
+
+
+@ledger_app.command("init")
+def ledger_init(
+    force: Annotated[
+        bool, typer.Option(help="Replace an existing local consortium.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Deploy a consortium for the command line to use (AGORA_STATE_DIR)."""
+    from agora.ledger.local import LocalLedger
+
+    with (
+        failing_cleanly(as_json=as_json),
+        LocalLedger.init(load_settings(), force=force) as ledger,
+    ):
+        typer.echo(f"chain {ledger.chain.chain_id}, admin {ledger.admin.address}")
+        for name, address in ledger.deployment.addresses.items():
+            typer.echo(f"{name:12} {address}")
 
 
 if __name__ == "__main__":

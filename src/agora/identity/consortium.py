@@ -18,7 +18,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from agora.identity.did_ethr import EthrResolver, ethr_did, parse_ethr_did
 from agora.identity.document import Did
@@ -203,6 +203,12 @@ def consortium_verifier(
     )
 
 
+class DocumentPublisher(Protocol):
+    """Where an issuer publishes documents (URL to bytes) for verifiers."""
+
+    def publish(self, documents: Mapping[str, bytes]) -> None: ...
+
+
 class DocumentHost:
     """Published documents by URL: where verifiers fetch status lists.
 
@@ -268,7 +274,7 @@ class IssuerOrganisation:
         account: Account,
         signing_key: SigningKey,
         status_list: StatusListIssuer,
-        host: DocumentHost,
+        host: DocumentPublisher,
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -279,7 +285,7 @@ class IssuerOrganisation:
         """The DID URL of the signing key: the ``kid`` of what it issues."""
         self.public_jwk = signing_key.public_jwk()
         self._issuer = CredentialIssuer(self.did, signing_key, clock=clock)
-        self._status = status_list
+        self.status_list = status_list
         self._host = host
 
     @classmethod
@@ -289,7 +295,7 @@ class IssuerOrganisation:
         account: Account,
         *,
         status_uri: str,
-        host: DocumentHost,
+        host: DocumentPublisher,
         key: KeyPair | None = None,
         clock: Callable[[], float] = time.time,
     ) -> "IssuerOrganisation":
@@ -332,7 +338,7 @@ class IssuerOrganisation:
     ) -> tuple[IssuedCredential, CredentialRecord]:
         """Sign ``claims`` as ``vct`` for the holder; returns the credential
         and the record to revoke it by."""
-        reference = self._status.allocate()
+        reference = self.status_list.allocate()
         credential = self._issuer.issue(
             vct,
             claims,
@@ -344,21 +350,21 @@ class IssuerOrganisation:
 
     def revoke(self, record: CredentialRecord) -> None:
         """Revoke for good, and publish and anchor the list."""
-        self._status.revoke(record.status_index)
+        self.status_list.revoke(record.status_index)
         self.publish_status()
 
     def suspend(self, record: CredentialRecord) -> None:
         """Suspend, and publish and anchor the list."""
-        self._status.suspend(record.status_index)
+        self.status_list.suspend(record.status_index)
         self.publish_status()
 
     def unsuspend(self, record: CredentialRecord) -> None:
         """Lift a suspension, and publish and anchor the list."""
-        self._status.unsuspend(record.status_index)
+        self.status_list.unsuspend(record.status_index)
         self.publish_status()
 
     def publish_status(self) -> None:
         """Sign the status lists as they stand, serve them, anchor them."""
-        published = self._status.publish()
+        published = self.status_list.publish()
         self._host.publish(published.documents())
-        self._status.anchor(published, self.deployment.anchor, account=self.account)
+        self.status_list.anchor(published, self.deployment.anchor, account=self.account)

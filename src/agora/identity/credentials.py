@@ -184,7 +184,9 @@ class BankStatementClaims(_Claims):
         return claims
 
 
-CREDENTIAL_TYPES = {
+CREDENTIAL_TYPES: dict[
+    str, type[IdentityClaims] | type[DegreeClaims] | type[BankStatementClaims]
+] = {
     IDENTITY_VCT: IdentityClaims,
     DEGREE_VCT: DegreeClaims,
     BANK_STATEMENT_VCT: BankStatementClaims,

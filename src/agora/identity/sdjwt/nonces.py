@@ -70,6 +70,28 @@ class NonceStore:
                 raise VerificationError(Rule.NONCE, "nonce has expired")
             self._spent[nonce] = expires_at
 
+    def export_state(self) -> dict[str, dict[str, float]]:
+        """Live and spent nonces with their expiry times, to keep the store
+        across runs; meaningful only with a wall ``clock`` such as
+        :func:`time.time` (the default monotonic clock restarts at boot)."""
+        with self._lock:
+            self._prune(self._clock())
+            return {"issued": dict(self._issued), "spent": dict(self._spent)}
+
+    @classmethod
+    def restore(
+        cls,
+        state: dict[str, dict[str, float]],
+        *,
+        ttl_s: float = 300.0,
+        clock: Callable[[], float] = time.time,
+    ) -> "NonceStore":
+        """A store holding what :meth:`export_state` returned."""
+        store = cls(ttl_s=ttl_s, clock=clock)
+        store._issued = {str(k): float(v) for k, v in state.get("issued", {}).items()}
+        store._spent = {str(k): float(v) for k, v in state.get("spent", {}).items()}
+        return store
+
     def __len__(self) -> int:
         """Nonces issued and not yet spent (some may have expired)."""
         return len(self._issued)

@@ -19,7 +19,11 @@ from typing import Any
 from agora.federated.merkle import merkle_root
 from agora.identity.sdjwt import CredentialStatus, SigningKey, StatusReference
 from agora.identity.status_list.bitstring import MIN_ENTRIES, Bitstring, StatusPurpose
-from agora.identity.status_list.errors import StatusRule, StatusTransitionError
+from agora.identity.status_list.errors import (
+    MalformedStatusListError,
+    StatusRule,
+    StatusTransitionError,
+)
 from agora.ledger import Account, AnchorClient, AnchorId, anchor_kind
 
 logger = logging.getLogger(__name__)
@@ -102,6 +106,44 @@ class StatusListIssuer:
         self._choose_index = choose_index
         self._lists = {purpose: Bitstring(size) for purpose in PURPOSES}
         self._allocated: set[int] = set()
+
+    def export_state(self) -> dict[str, Any]:
+        """The list's state, for an issuer to keep between runs: both
+        bitstrings and the indexes handed out. No key, no claims."""
+        return {
+            "uri": self.uri,
+            "issuer": self.issuer,
+            "lists": {p.value: self._lists[p].encode() for p in PURPOSES},
+            "allocated": sorted(self._allocated),
+        }
+
+    @classmethod
+    def restore(
+        cls,
+        state: Mapping[str, Any],
+        *,
+        key: SigningKey,
+        clock: Callable[[], float] = time.time,
+    ) -> "StatusListIssuer":
+        """The list :meth:`export_state` described, signing with ``key``;
+        raises :class:`MalformedStatusListError` for a damaged state."""
+        try:
+            lists = {p: Bitstring.decode(state["lists"][p.value]) for p in PURPOSES}
+            allocated = {int(index) for index in state["allocated"]}
+            issuer = cls(str(state["uri"]), issuer=str(state["issuer"]), key=key)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise MalformedStatusListError(
+                StatusRule.CREDENTIAL, "status list state is incomplete"
+            ) from exc
+        size = lists[StatusPurpose.REVOCATION].size
+        if lists[StatusPurpose.SUSPENSION].size != size or any(
+            not 0 <= index < size for index in allocated
+        ):
+            raise MalformedStatusListError(
+                StatusRule.LENGTH, "status list state is inconsistent"
+            )
+        issuer._lists, issuer._allocated, issuer._clock = lists, allocated, clock
+        return issuer
 
     @property
     def size(self) -> int:
