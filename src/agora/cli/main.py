@@ -96,6 +96,20 @@ def demo_health(
         run_health_demo(options, settings, Console())
 
 
+@demo_app.command("lending")
+def demo_lending(
+    out: Annotated[
+        Path, typer.Option(help="Where result.json and report.html go.")
+    ] = Path("out/lending"),
+    as_json: JsonOption = False,
+) -> None:
+    """Joint lending: a borrower applies with verifiable credentials."""
+    from agora.lending.demo import run_lending_demo
+
+    with failing_cleanly(as_json=as_json):
+        run_lending_demo(out, load_settings(), Console())
+
+
 @ledger_app.command("build")
 def ledger_build(
     force: Annotated[bool, typer.Option(help="Recompile even if cached.")] = False,
