@@ -163,9 +163,11 @@ def open_issuer(
         raise IssuerStoreError(f"{state_path} is damaged") from exc
     wallet = Wallet.open(folder / f"{name}.wallet", password)
 
-    pairs = [wallet.key_pair(did) for did in wallet.dids()]
-    account_pair = next(p for p in pairs if p.key_type is KeyType.SECP256K1)
-    signing_pair = next(p for p in pairs if p.key_type is KeyType.ED25519)
+    pairs = {pair.key_type: pair for pair in map(wallet.key_pair, wallet.dids())}
+    account_pair = pairs.get(KeyType.SECP256K1)
+    signing_pair = pairs.get(KeyType.ED25519)
+    if account_pair is None or signing_pair is None:
+        raise IssuerStoreError(f"{name}'s wallet lacks its account or signing key")
     account = ledger.account(account_pair.private_bytes(), name)
     if ethereum_address(account_pair.public_key) != account.address:
         raise IssuerStoreError(f"{name}'s wallet does not match its account")
