@@ -13,6 +13,7 @@ from agora.ledger.clients import (
     ConsortiumClient,
     DataMarketClient,
     DIDRegistryClient,
+    FraudListClient,
     TokenClient,
 )
 from agora.ledger.model import Account
@@ -32,6 +33,7 @@ class Deployment:
     data_market: DataMarketClient
     did_registry: DIDRegistryClient
     anchor: AnchorClient
+    fraud_list: FraudListClient
 
     @property
     def addresses(self) -> dict[str, ChecksumAddress]:
@@ -44,6 +46,7 @@ class Deployment:
                 self.data_market,
                 self.did_registry,
                 self.anchor,
+                self.fraud_list,
             )
         }
 
@@ -70,14 +73,17 @@ class Deployment:
                 chain, artifacts["DIDRegistry"], addresses["DIDRegistry"]
             ),
             anchor=AnchorClient.at(chain, artifacts["Anchor"], addresses["Anchor"]),
+            fraud_list=FraudListClient.at(
+                chain, artifacts["FraudList"], addresses["FraudList"]
+            ),
         )
 
 
 def deploy(
     chain: Chain, admin: Account, *, artifacts: Artifacts | None = None
 ) -> Deployment:
-    """Deploy ``Consortium``, ``Token``, ``DataMarket``, ``DIDRegistry`` and
-    ``Anchor`` from ``admin``.
+    """Deploy ``Consortium``, ``Token``, ``DataMarket``, ``DIDRegistry``,
+    ``Anchor`` and ``FraudList`` from ``admin``.
 
     ``admin`` becomes the consortium's admin and the token's owner (the one
     minter). ``artifacts`` defaults to :func:`build_contracts` with the
@@ -92,6 +98,7 @@ def deploy(
     )
     registry = chain.deploy(admin, artifacts["DIDRegistry"])
     anchor = chain.deploy(admin, artifacts["Anchor"], consortium.address)
+    fraud_list = chain.deploy(admin, artifacts["FraudList"], consortium.address)
     logger.info("marketplace deployed by %s", chain.name_of(admin.address))
     return Deployment(
         consortium=ConsortiumClient(chain, consortium),
@@ -99,4 +106,5 @@ def deploy(
         data_market=DataMarketClient(chain, market),
         did_registry=DIDRegistryClient(chain, registry),
         anchor=AnchorClient(chain, anchor),
+        fraud_list=FraudListClient(chain, fraud_list),
     )

@@ -17,6 +17,7 @@ from agora.ledger.clients.didregistry import (
     OwnerChanged,
     bytes32,
 )
+from agora.ledger.clients.fraudlist import FraudListClient, FraudReason, FraudReport
 from agora.ledger.clients.token import TokenClient
 
 __all__ = [
@@ -30,6 +31,9 @@ __all__ = [
     "DataMarketClient",
     "DelegateChanged",
     "DidEvent",
+    "FraudListClient",
+    "FraudReason",
+    "FraudReport",
     "OwnerChanged",
     "TokenClient",
     "anchor_kind",
