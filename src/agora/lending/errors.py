@@ -24,3 +24,14 @@ class ApplicationRejectedError(LendingError):
 
 class NoMatchingCredentialError(LendingError, LookupError):
     """The borrower's wallet cannot answer an ask."""
+
+
+class ConsentError(LendingError):
+    """A risk check's consent failed verification: missing, expired,
+    reused, or bound to another platform or nonce. ``rule`` is the
+    verifier's rule code; no check runs without valid consent."""
+
+    def __init__(self, rule: str, detail: str) -> None:
+        self.rule = rule
+        self.detail = detail
+        super().__init__(f"consent refused: {rule}: {detail}")
