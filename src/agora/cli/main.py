@@ -17,6 +17,7 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 
+from agora.cli import health_import
 from agora.cli.exit_codes import ExitCode
 from agora.errors import AgoraError, ConfigurationError, DataError
 from agora.federated.errors import FederatedError
@@ -170,6 +171,9 @@ def ledger_build(
         artifacts = (rebuild_contracts if force else build_contracts)(settings)
         folder = settings.cache_dir / "contracts"
         typer.echo(f"{len(artifacts)} contracts ready in {folder}")
+
+
+health_import.register(app, failing_cleanly=_failing_cleanly)
 
 
 if __name__ == "__main__":
