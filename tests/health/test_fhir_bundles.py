@@ -31,6 +31,7 @@ from agora.health.fhir import (
     canonical_json,
     load_bundle,
 )
+from agora.health.fhir.bundles import validate_entry
 
 Bundle = dict[str, Any]
 
@@ -189,8 +190,6 @@ def test_every_field_of_a_resource_is_its_own_issue(tmp_path: Path) -> None:
 
 
 def test_validation_errors_are_raised_typed_for_one_entry(tmp_path: Path) -> None:
-    from agora.health.fhir.bundles import validate_entry
-
     with pytest.raises(InvalidResourceError) as info:
         validate_entry(
             {"resource": {"resourceType": "Nope", "id": "1"}}, file=tmp_path, index=0

@@ -193,7 +193,7 @@ def validate_entry(entry: Any, *, file: Path, index: int) -> FhirResource:
     except ValueError as exc:
         issue = ImportIssue(
             FhirRule.UNKNOWN_RESOURCE_TYPE,
-            f"{resource_type[:64]!r} is not a FHIR R4B resource type",
+            "the resourceType names no FHIR R4B resource",
             field="resourceType",
             file=file,
             entry=index,
