@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from agora.cli import health_import
 from agora.cli.common import JsonOption, failing_cleanly, settings_with
 from agora.cli.did import did_app
 from agora.cli.vc import vc_app
@@ -142,6 +143,9 @@ def ledger_init(
         typer.echo(f"chain {ledger.chain.chain_id}, admin {ledger.admin.address}")
         for name, address in ledger.deployment.addresses.items():
             typer.echo(f"{name:12} {address}")
+
+
+health_import.register(app, failing_cleanly=failing_cleanly)
 
 
 if __name__ == "__main__":
