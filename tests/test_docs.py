@@ -39,6 +39,10 @@ DOCUMENTED = {
     "agora.identity.sdjwt.jose",
     "agora.identity.status_list",
     "agora.identity.status_list.bitstring",
+    "agora.identity.credentials",
+    "agora.lending.decision",
+    "agora.privacy.keyed_hash",
+    "agora.privacy.secret_sharing",
 }
 
 
