@@ -160,17 +160,24 @@ class FilterReader:
 class MembershipQuery:
     """One applicant checked against other platforms' filters.
 
-    A fresh client key per query: requests of two checks cannot be linked.
+    A fresh client key per query, so requests of two checks cannot be
+    linked. Making the key costs about 5 ms (the library sets up its curve
+    per client); blinding, answering and intersecting well under 1 ms each.
     """
 
     def __init__(self, subject: bytes) -> None:
         self._client = psi.client.CreateWithNewKey(False)
         self._subject = subject.hex()
+        self._request: bytes | None = None
 
     def request(self) -> bytes:
-        """The blinded request to send to a platform."""
-        request: bytes = self._client.CreateRequest([self._subject]).SerializeToString()
-        return request
+        """The blinded request to send to a platform (the same bytes for
+        every platform asked in this query)."""
+        if self._request is None:
+            self._request = self._client.CreateRequest(
+                [self._subject]
+            ).SerializeToString()
+        return self._request
 
     def holds(self, setup: psi.ServerSetup, response: bytes) -> bool:
         """Whether the platform whose ``setup`` and ``response`` these are
