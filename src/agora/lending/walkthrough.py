@@ -14,60 +14,36 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from agora.identity.consortium import (
-    CredentialRecord,
-    DocumentHost,
-    IssuerOrganisation,
-    consortium_verifier,
-    enroll_issuer,
-)
+from agora.identity.consortium import CredentialRecord, IssuerOrganisation
 from agora.identity.credentials import (
     BANK_STATEMENT_VCT,
-    DEFAULT_VALIDITY_S,
     DEGREE_VCT,
-    IDENTITY_VCT,
     BankStatementClaims,
     DegreeClaims,
     IdentityClaims,
 )
-from agora.identity.did_ethr import ethr_did
 from agora.identity.document import Did
-from agora.identity.sdjwt import NonceStore
 from agora.identity.wallet import ScryptParameters, Wallet
-from agora.ledger import Account, Deployment, Role, connect, deploy
+from agora.ledger import Role
 from agora.lending.application import (
+    ApplicationRequest,
     LendingPlatform,
     LoanApplication,
     apply_for_loan,
+)
+from agora.lending.consortium import (
+    BorrowerProfile,
+    LendingConsortium,
+    Step,
+    no_step,
 )
 from agora.lending.errors import ApplicationRejectedError
 from agora.settings import Settings
 
 logger = logging.getLogger(__name__)
-
-Step = Callable[[str], None]
-"""Told the name of each step as it starts, for progress display."""
-
-ISSUERS = {
-    "government": IDENTITY_VCT,
-    "school": DEGREE_VCT,
-    "bank": BANK_STATEMENT_VCT,
-}
-PLATFORMS = ("platform-a", "platform-b", "platform-c")
-
-
-@dataclass(frozen=True)
-class BorrowerProfile:
-    """What the three issuers know about one borrower (synthetic)."""
-
-    identity: IdentityClaims
-    degree: DegreeClaims
-    statement: BankStatementClaims
-
 
 SAMPLE_BORROWER = BorrowerProfile(
     identity=IdentityClaims.parse(
@@ -158,15 +134,11 @@ class WalkthroughResult:
         }
 
 
-def _no_step(name: str) -> None:
-    del name
-
-
 def run_loan_walkthrough(
     settings: Settings,
     *,
     wallet_dir: Path | None = None,
-    on_step: Step = _no_step,
+    on_step: Step = no_step,
     borrower: BorrowerProfile = SAMPLE_BORROWER,
 ) -> WalkthroughResult:
     """Run the walk-through on the chain ``settings`` select.
@@ -182,89 +154,57 @@ def run_loan_walkthrough(
 def _run(
     settings: Settings, folder: Path, on_step: Step, borrower: BorrowerProfile
 ) -> WalkthroughResult:
-    on_step("deploy the consortium")
-    chain = connect(settings)
-    admin = chain.new_account("admin")
-    ledger = deploy(chain, admin)
-    host = DocumentHost()
+    consortium = LendingConsortium.setup(settings, on_step=on_step)
+    return walk_through(consortium, folder, on_step=on_step, borrower=borrower)
 
-    on_step("enroll issuers and platforms")
-    issuers = {
-        name: _issuer(ledger, chain.new_account(name), name, vct, admin, host)
-        for name, vct in ISSUERS.items()
-    }
-    platform_accounts = {name: chain.new_account(name) for name in PLATFORMS}
-    for name, account in platform_accounts.items():
-        ledger.consortium.add_member(
-            account.address, name, Role.PLATFORM, account=admin
-        )
-    platform_dids = {
-        name: ethr_did(chain.chain_id, account.address)
-        for name, account in platform_accounts.items()
-    }
 
+def walk_through(
+    consortium: LendingConsortium,
+    folder: Path,
+    *,
+    on_step: Step = no_step,
+    borrower: BorrowerProfile = SAMPLE_BORROWER,
+) -> WalkthroughResult:
+    """The walk-through on an existing consortium; the borrower's wallet
+    is created in ``folder``."""
     on_step("borrower receives three credentials")
     wallet = Wallet.create(
         folder / "borrower.wallet", "borrower-demo-password", kdf=ScryptParameters()
     )
-    holder = wallet.new_did()
-    holder_jwk = wallet.public_jwk(holder)
-    claims = {
-        IDENTITY_VCT: borrower.identity.to_claims(today=datetime.now(UTC).date()),
-        DEGREE_VCT: borrower.degree.to_claims(),
-        BANK_STATEMENT_VCT: borrower.statement.to_claims(),
-    }
-    records: dict[str, CredentialRecord] = {}
-    credentials = []
-    for name, vct in ISSUERS.items():
-        credential, records[vct] = issuers[name].issue(
-            vct,
-            claims[vct],
-            holder_jwk=holder_jwk,
-            valid_for_s=DEFAULT_VALIDITY_S[vct],
-        )
-        summary = wallet.add_credential(credential.serialized)
-        credentials.append(
-            {"vct": vct, "issuer": summary.issuer, "claims": list(summary.claim_names)}
-        )
+    holder, records = consortium.onboard(wallet, borrower)
+    credentials = [
+        {"vct": c.vct, "issuer": c.issuer, "claims": list(c.claim_names)}
+        for c in wallet.credentials()
+    ]
+    claim_names = {c.vct: set(c.claim_names) for c in wallet.credentials()}
 
     on_step("apply to platform A")
-    nonces = NonceStore()
-    # Chain reads uncached: the walk-through revokes and expects to see it
-    # at once. A busy platform would allow a few seconds' staleness.
-    verifier = consortium_verifier(
-        ledger, host.fetch, nonces=nonces, recheck_after_s=0.0
-    )
-    platform_a = LendingPlatform(platform_dids["platform-a"], verifier, nonces)
+    platform_a = consortium.lending_platform("platform-a")
     request = platform_a.request_application()
     application = apply_for_loan(wallet, request, now=time.time())
     started = time.perf_counter()
     verified = platform_a.verify_application(request, application)
     verify_ms = (time.perf_counter() - started) * 1000
     withheld = {
-        vct: sorted(set(claims[vct]) - set(verified.claims[vct])) for vct in claims
+        vct: sorted(names - set(verified.claims[vct]))
+        for vct, names in claim_names.items()
     }
 
     on_step("refuse replays, revocations and untrusted issuers")
     refusals = _refusals(
-        ledger,
-        chain_admin=admin,
-        host=host,
+        consortium,
         wallet=wallet,
         platform_a=platform_a,
-        platform_b_did=platform_dids["platform-b"],
         replayed=(request, application),
-        bank=issuers["bank"],
         bank_record=records[BANK_STATEMENT_VCT],
-        degree_claims=claims[DEGREE_VCT],
-        holder_jwk=holder_jwk,
-        new_account=chain.new_account,
+        degree_claims=borrower.degree.to_claims(),
+        holder_jwk=wallet.public_jwk(holder),
     )
     return WalkthroughResult(
-        chain_id=chain.chain_id,
-        contracts=dict(ledger.addresses),
-        issuers={name: organisation.did for name, organisation in issuers.items()},
-        platforms=platform_dids,
+        chain_id=consortium.chain.chain_id,
+        contracts=dict(consortium.ledger.addresses),
+        issuers={name: issuer.did for name, issuer in consortium.issuers.items()},
+        platforms={name: Did(node.did) for name, node in consortium.platforms.items()},
         borrower=holder,
         credentials=credentials,
         disclosed={vct: dict(values) for vct, values in verified.claims.items()},
@@ -274,34 +214,15 @@ def _run(
     )
 
 
-def _issuer(
-    ledger: Deployment,
-    account: Account,
-    name: str,
-    vct: str,
-    admin: Account,
-    host: DocumentHost,
-) -> IssuerOrganisation:
-    enroll_issuer(ledger.consortium, account, name, [vct], admin=admin)
-    return IssuerOrganisation.setup(
-        ledger, account, status_uri=f"https://{name}.agora.example/status/1", host=host
-    )
-
-
 def _refusals(
-    ledger: Deployment,
+    consortium: LendingConsortium,
     *,
-    chain_admin: Account,
-    host: DocumentHost,
     wallet: Wallet,
     platform_a: LendingPlatform,
-    platform_b_did: str,
-    replayed: tuple[Any, LoanApplication],
-    bank: IssuerOrganisation,
+    replayed: tuple[ApplicationRequest, LoanApplication],
     bank_record: CredentialRecord,
     degree_claims: dict[str, Any],
     holder_jwk: dict[str, str],
-    new_account: Callable[[str], Account],
 ) -> list[RefusalCheck]:
     checks: list[RefusalCheck] = []
 
@@ -323,12 +244,7 @@ def _refusals(
     )
 
     # The application A received, forwarded by A (or a thief) to B.
-    nonces_b = NonceStore()
-    platform_b = LendingPlatform(
-        platform_b_did,
-        consortium_verifier(ledger, host.fetch, nonces=nonces_b, recheck_after_s=0.0),
-        nonces_b,
-    )
+    platform_b = consortium.lending_platform("platform-b")
     attempt(
         "forwarded to platform B",
         "nonce",
@@ -338,10 +254,15 @@ def _refusals(
     )
 
     # A degree from a "diploma mill" that joined but was never listed.
-    mill = new_account("diploma-mill")
-    ledger.consortium.add_member(mill.address, "mill", Role.ISSUER, account=chain_admin)
+    mill = consortium.chain.new_account("diploma-mill")
+    consortium.ledger.consortium.add_member(
+        mill.address, "mill", Role.ISSUER, account=consortium.admin
+    )
     mill_issuer = IssuerOrganisation.setup(
-        ledger, mill, status_uri="https://mill.example/status/1", host=host
+        consortium.ledger,
+        mill,
+        status_uri="https://mill.example/status/1",
+        host=consortium.host,
     )
     fake, _ = mill_issuer.issue(DEGREE_VCT, degree_claims, holder_jwk=holder_jwk)
     wallet.add_credential(fake.serialized)
@@ -355,7 +276,7 @@ def _refusals(
     )
 
     # The bank revokes the statement; the next application fails.
-    bank.revoke(bank_record)
+    consortium.issuers["bank"].revoke(bank_record)
     attempt(
         "revoked bank statement",
         "revoked",
