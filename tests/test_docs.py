@@ -23,6 +23,8 @@ DOCUMENTED = {
     "agora.federated.merkle",
     "agora.federated.shapley",
     "agora.vault.blockstore",
+    "agora.vault.dagpb",
+    "agora.vault.unixfs",
     "agora.settings",
     "agora.identity.keys",
     "agora.identity.did_key",
