@@ -2,9 +2,10 @@
 
 Data problems (a missing, corrupt, tampered or foreign object) are
 :class:`~agora.errors.DataError` hybrids, so the CLI reports them with the
-data exit code. ``httpx`` exceptions are translated into these once, at
-the Kubo adapter, ``from`` the original; no message quotes a URL's
-credentials.
+data exit code. ``cryptography``, ``umbral_pre`` and ``httpx`` exceptions
+are translated into these once, where they are raised, ``from`` the
+original. No message quotes a key, a data key, a capsule, a key fragment,
+plaintext or a URL's credentials.
 """
 
 from enum import StrEnum
@@ -53,3 +54,55 @@ class MalformedDagError(VaultError, DataError):
 class BackendError(VaultError, ConfigurationError):
     """The configured block backend (``AGORA_IPFS_API``) did not answer as
     a Kubo RPC API should; the message names the endpoint's host only."""
+
+
+class StreamRule(StrEnum):
+    """The check an encrypted object failed, as a stable code."""
+
+    AUTHENTICATION = "authentication"
+    """A chunk does not authenticate at its position in this object:
+    altered, moved from elsewhere in it, or from another object."""
+    TRUNCATED = "truncated"
+    """The object ends before the chunk sealed as its last one."""
+    EXTENDED = "extended"
+    """Bytes follow the chunk sealed as the object's last one."""
+    LENGTH = "length"
+    """The object's size or a chunk's size is impossible for the format."""
+
+
+class TamperedObjectError(VaultError, DataError):
+    """An encrypted object failed a check; ``rule`` names which.
+
+    Raised before the failing chunk's plaintext is released. Earlier chunks
+    of a streamed read have been released already: a caller writing them to
+    a file must discard it on this error (the safe recipes do).
+    """
+
+    def __init__(self, rule: StreamRule, detail: str) -> None:
+        self.rule = rule
+        self.detail = detail
+        super().__init__(f"{rule.value}: {detail}")
+
+
+class EnvelopeError(VaultError, DataError):
+    """An object's envelope (its metadata block) is malformed or of an
+    unsupported version."""
+
+
+class WrongKeyError(VaultError, DataError):
+    """The key given does not open this object (not the owner's, or a data
+    key that does not match the envelope's key commitment)."""
+
+
+class KeyFragmentError(VaultError, DataError):
+    """A key fragment or re-encrypted capsule fragment failed verification
+    (forged, for another capsule, or for other keys)."""
+
+
+class TooFewFragmentsError(VaultError, DataError):
+    """Fewer verified capsule fragments than the sharing threshold, or ones
+    that do not combine into the data key."""
+
+
+class InvalidSharingPolicyError(VaultError, ValueError):
+    """An m-of-n policy out of bounds (``1 <= m <= n <= 255``)."""
