@@ -146,6 +146,7 @@ def test_a_swapped_key_check_is_a_wrong_key(tmp_path: Path) -> None:
         {"size": -1},
         {"unknown": 1},
         {"owner": "02" + "00" * 32},
+        {"ciphertext": "not-a-cid"},
         {"capsule": "not base64!"},
     ],
     ids=[
@@ -154,6 +155,7 @@ def test_a_swapped_key_check_is_a_wrong_key(tmp_path: Path) -> None:
         "negative-size",
         "extra-field",
         "owner-not-a-curve-point",
+        "ciphertext-not-a-cid",
         "capsule-not-base64",
     ],
 )

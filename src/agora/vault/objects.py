@@ -87,6 +87,11 @@ class Envelope(BaseModel):
     wrapped_key: str = Field(repr=False)
     key_check: str = Field(repr=False)
 
+    @field_validator("ciphertext")
+    @classmethod
+    def _ciphertext_is_a_cid(cls, value: str) -> str:
+        return parse_block_ref(value).cid  # InvalidCidError is a ValueError
+
     @field_validator("owner")
     @classmethod
     def _owner_is_a_curve_point(cls, value: str) -> str:
