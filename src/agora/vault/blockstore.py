@@ -123,8 +123,9 @@ def parse_cid(text: str) -> tuple[Cid, bytes]:
 class BlockBackend(Protocol):
     """Where blocks live: a folder, or a Kubo node."""
 
-    def put_block(self, ref: BlockRef, block: bytes) -> None:
-        """Store ``block``, whose reference the caller computed as ``ref``."""
+    def put_block(self, ref: BlockRef, *parts: bytes | memoryview) -> None:
+        """Store the block made of ``parts``, whose reference the caller
+        computed as ``ref`` (parts spare copying a chunk into its node)."""
 
     def get_block(self, ref: BlockRef) -> bytes:
         """The block addressed by ``ref``, verified against it."""
@@ -149,6 +150,7 @@ class BlockStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._folders: set[Path] = set()
 
     def put(self, data: bytes) -> Cid:
         """Store ``data`` as a raw block; return its CID (twice is harmless)."""
@@ -163,18 +165,28 @@ class BlockStore:
     def __contains__(self, cid: str) -> bool:
         return self.has_block(parse_block_ref(cid))
 
-    def put_block(self, ref: BlockRef, block: bytes) -> None:
-        """Store ``block`` under ``ref`` unless it is there already."""
-        path = self._path(ref.cid)
+    def put_block(self, ref: BlockRef, *parts: bytes | memoryview) -> None:
+        """Store the block made of ``parts`` under ``ref`` unless it is there."""
+        cid = ref.cid
+        folder = self.root / cid[-2:]
+        path = folder / cid
         if path.exists():
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if folder not in self._folders:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._folders.add(folder)
+
         # Write to a temporary file and rename, so a crash never leaves
         # a partial block under a valid address.
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(block)
-        Path(temporary).replace(path)
+        handle, name = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+        temporary = Path(name)
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                stream.writelines(parts)
+            temporary.replace(path)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
 
     def get_block(self, ref: BlockRef) -> bytes:
         """The block addressed by ``ref``, re-hashed against its digest."""

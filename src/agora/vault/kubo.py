@@ -45,8 +45,9 @@ class KuboBlockStore:
         self._host = parts.hostname
         self._client = client or httpx.Client(timeout=timeout_s)
 
-    def put_block(self, ref: BlockRef, block: bytes) -> None:
+    def put_block(self, ref: BlockRef, *parts: bytes | memoryview) -> None:
         """``block/put`` with the codec and hash of ``ref``; Kubo's CID must agree."""
+        block = b"".join(parts)
         params = {"cid-codec": _CODEC_NAMES[ref.codec], "mhtype": "sha2-256"}
         answer = self._call("block/put", params, files={"data": block}).json()
         stored = _parse_key(answer)

@@ -133,10 +133,13 @@ class FileWriter:
 
     def _add_leaf(self, chunk: bytes | memoryview) -> None:
         head, tail = leaf_parts(chunk)
-        block = b"".join((head, chunk, tail))
-        ref = BlockRef(DAG_PB, hashlib.sha256(block).digest())
-        self._store.put_block(ref, block)
-        self._push(0, _Child(Link(ref.to_bytes(version=0), len(block)), len(chunk)))
+        digest = hashlib.sha256(head)
+        digest.update(chunk)
+        digest.update(tail)
+        ref = BlockRef(DAG_PB, digest.digest())
+        self._store.put_block(ref, head, chunk, tail)
+        block_size = len(head) + len(chunk) + len(tail)
+        self._push(0, _Child(Link(ref.to_bytes(version=0), block_size), len(chunk)))
 
     def _add_branch(self, level: int) -> None:
         children = self._levels[level]
