@@ -13,7 +13,14 @@ from agora.vault.errors import (
     DagRule,
     MalformedDagError,
 )
-from agora.vault.unixfs import CHUNK_SIZE, MAX_LINKS, FileRoot, FileWriter, read_file
+from agora.vault.unixfs import (
+    CHUNK_SIZE,
+    MAX_DEPTH,
+    MAX_LINKS,
+    FileRoot,
+    FileWriter,
+    read_file,
+)
 
 from .support import reference_cids
 
@@ -139,6 +146,19 @@ def test_a_link_to_another_codec_breaks_the_codec_rule(tmp_path: Path) -> None:
     with pytest.raises(MalformedDagError) as caught:
         b"".join(read_file(store, node.cid))
     assert caught.value.rule is DagRule.CODEC
+
+
+def test_a_chain_deeper_than_any_file_breaks_the_depth_rule(
+    tmp_path: Path,
+) -> None:
+    store = BlockStore(tmp_path)
+    ref = _put(store, encode_leaf(b"x"))
+    for _ in range(MAX_DEPTH + 1):
+        ref = _put(store, encode_branch([Link(ref.to_bytes(version=0), 1)], [1]))
+
+    with pytest.raises(MalformedDagError) as caught:
+        b"".join(read_file(store, ref.cid))
+    assert caught.value.rule is DagRule.DEPTH
 
 
 @pytest.mark.parametrize(

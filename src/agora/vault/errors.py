@@ -40,6 +40,8 @@ class DagRule(StrEnum):
     """A link points to a block of a codec other than dag-pb or raw."""
     FILE_SIZE = "file-size"
     """The bytes under a node do not add up to the size it declares."""
+    DEPTH = "depth"
+    """The tree is deeper than any file Agora reads (174**16 chunks)."""
 
 
 class MalformedDagError(VaultError, DataError):

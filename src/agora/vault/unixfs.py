@@ -48,6 +48,10 @@ CHUNK_SIZE = 256 * 1024
 MAX_LINKS = 174
 """Links per node of Kubo's balanced layout (``DefaultLinksPerBlock``)."""
 
+MAX_DEPTH = 16
+"""Deepest tree read: 174**16 chunks is beyond any real file, and a crafted
+chain of single-link nodes must not exhaust Python's recursion limit."""
+
 
 @dataclass(frozen=True, slots=True)
 class FileRoot:
@@ -170,12 +174,14 @@ def read_file(store: BlockBackend, cid: str) -> Iterator[bytes | memoryview]:
     a node whose children do not add up to its declared size raises
     :class:`MalformedDagError` (rule ``file-size``).
     """
-    yield from _walk(store, parse_block_ref(cid))
+    yield from _walk(store, parse_block_ref(cid), depth=0)
 
 
 def _walk(
-    store: BlockBackend, ref: BlockRef
+    store: BlockBackend, ref: BlockRef, *, depth: int
 ) -> Generator[bytes | memoryview, None, int]:
+    if depth > MAX_DEPTH:
+        raise MalformedDagError(DagRule.DEPTH, f"{ref.cid} is {depth} links deep")
     block = store.get_block(ref)
     if ref.codec == RAW:
         yield block
@@ -190,7 +196,7 @@ def _walk(
             child = BlockRef.from_bytes(link.cid)
         except InvalidCidError as exc:
             raise MalformedDagError(DagRule.CODEC, f"in {ref.cid}: {exc}") from exc
-        total += yield from _walk(store, child)
+        total += yield from _walk(store, child, depth=depth + 1)
 
     declared = node.unixfs.filesize
     if declared is not None and declared != total:
