@@ -88,3 +88,16 @@ def test_an_unreachable_ipfs_api_is_a_configuration_error(tmp_path: Path) -> Non
     run = agora("blocks", "add", str(file), env=env)
     assert run.returncode == ExitCode.CONFIGURATION
     assert "unreachable" in run.stderr
+
+
+def test_verbose_never_prints_the_ipfs_apis_credentials(tmp_path: Path) -> None:
+    file = tmp_path / "f"
+    file.write_bytes(b"x")
+    secret_url = "http://user:s3cret@127.0.0.1:9/?token=TOPSECRET"
+    env = {**_env(tmp_path), "AGORA_IPFS_API": secret_url}
+
+    run = agora("-v", "blocks", "add", str(file), env=env)
+
+    assert run.returncode == ExitCode.CONFIGURATION
+    assert "s3cret" not in run.stderr + run.stdout
+    assert "TOPSECRET" not in run.stderr + run.stdout

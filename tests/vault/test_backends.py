@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from agora.errors import ConfigurationError
-from agora.settings import Settings
+from agora.settings import Settings, load_settings
 from agora.vault.blockstore import (
     DAG_PB,
     RAW,
@@ -96,3 +96,14 @@ def test_settings_choose_the_backend(tmp_path: Path) -> None:
 
     assert isinstance(folder, BlockStore) and folder.root == tmp_path
     assert isinstance(kubo, KuboBlockStore)
+
+
+def test_an_empty_ipfs_api_setting_means_the_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("AGORA_IPFS_API", " ")
+    monkeypatch.setenv("AGORA_VAULT_DIR", str(tmp_path))
+    settings = load_settings()
+
+    assert settings.ipfs_api is None
+    assert isinstance(open_blockstore(settings), BlockStore)
