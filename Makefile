@@ -2,6 +2,8 @@
 #   make demo   – the main job: `agora demo health` on the embedded default
 #   make test   – lint, type-check and the whole test suite
 # Both create .venv (Python 3.11) and install the pinned package on first use.
+# `make test` also installs Debian's ipfs-cid (the reference for IPFS CIDs in
+# tests/vault) with apt-get when it is missing; that step needs root.
 
 PYTHON ?= python3
 VENV := .venv
@@ -10,7 +12,7 @@ STAMP := $(VENV)/.installed
 OUT ?= out/health
 DEMO_ARGS ?=
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest test-tools bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +31,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+test-tools:
+	@command -v ipfs_cid >/dev/null 2>&1 || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ipfs-cid >/dev/null; \
+	} || { echo "make: ipfs_cid missing; run as root or: apt-get install ipfs-cid" >&2; exit 1; }
+
+pytest: $(STAMP) test-tools
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest

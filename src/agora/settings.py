@@ -46,14 +46,22 @@ class Settings(BaseSettings):
     """Private key (hex) of a funded account on ``chain_url``; it pays the
     ether that new accounts need for gas. Unused by the embedded EVM."""
 
+    vault_dir: Path = Path.home() / ".local" / "share" / "agora" / "blocks"
+    """Folder of the embedded blockstore (content-addressed blocks)."""
+
+    ipfs_api: str | None = None
+    """Kubo RPC API (``http://127.0.0.1:5001``); set, it replaces
+    ``vault_dir`` as the blockstore."""
+
     evm_version: str = "cancun"
     """EVM version the contracts are compiled for; lower it for a chain that
     lacks Cancun (transient storage), e.g. ``shanghai``."""
 
-    @field_validator("chain_url", mode="before")
+    @field_validator("chain_url", "ipfs_api", mode="before")
     @classmethod
     def _empty_url_is_unset(cls, value: object) -> object:
         # `AGORA_CHAIN_URL=` (set but empty) means "no chain URL", as unset does.
+        # The same holds for `AGORA_IPFS_API=`.
         return None if isinstance(value, str) and not value.strip() else value
 
 

@@ -4,8 +4,20 @@ from pathlib import Path
 
 import pytest
 
-from agora.vault.blockstore import BlockStore, cid_of, parse_cid
+from agora.vault.blockstore import (
+    DAG_PB,
+    RAW,
+    BlockRef,
+    BlockStore,
+    cid_of,
+    parse_block_ref,
+    parse_cid,
+)
 from agora.vault.errors import BlockIntegrityError, BlockNotFoundError, InvalidCidError
+
+# `ipfs add` of the 5 bytes "hello" (CIDv0) and `ipfs cid base32` of it.
+HELLO_V0 = "QmWfVY9y3xjsixTgbd9AorQxH7VtMpzfx2HaWtsoUYecaX"
+HELLO_V1 = "bafybeid3weurg3gvyoi7nisadzolomlvoxoppe2sesktnpvdve3256n5tq"
 
 
 def test_cid_matches_ipfs_raw_leaf_cid() -> None:
@@ -16,6 +28,22 @@ def test_cid_matches_ipfs_raw_leaf_cid() -> None:
     )
 
 
+def test_cidv0_and_cidv1_name_the_same_dag_pb_block() -> None:
+    ref = parse_block_ref(HELLO_V0)
+
+    assert ref.codec == DAG_PB
+    assert ref.cid == HELLO_V1
+    assert ref.cid_v0 == HELLO_V0
+    assert parse_block_ref(HELLO_V1) == ref
+    assert BlockRef.from_bytes(ref.to_bytes(version=0)) == ref
+    assert BlockRef.from_bytes(ref.to_bytes(version=1)) == ref
+
+
+def test_a_raw_block_has_no_cidv0() -> None:
+    with pytest.raises(InvalidCidError, match="no CIDv0"):
+        _ = parse_block_ref(cid_of(b"hello")).cid_v0
+
+
 def test_put_then_get_round_trips(tmp_path: Path) -> None:
     store = BlockStore(tmp_path)
     cid = store.put(b"spec bytes")
@@ -24,12 +52,29 @@ def test_put_then_get_round_trips(tmp_path: Path) -> None:
     assert cid in store
 
 
+def test_a_block_is_found_under_either_cid_version(tmp_path: Path) -> None:
+    store = BlockStore(tmp_path)
+    block = bytes.fromhex("0a0b0802120568656c6c6f1805")  # the "hello" leaf
+    store.put_block(BlockRef.of(DAG_PB, block), block)
+
+    assert store.get(HELLO_V0) == block
+    assert store.get(HELLO_V1) == block
+
+
 def test_tampered_block_is_refused(tmp_path: Path) -> None:
     store = BlockStore(tmp_path)
     cid = store.put(b"original")
     next(tmp_path.rglob(cid)).write_bytes(b"tampered")
     with pytest.raises(BlockIntegrityError, match=cid):
         store.get(cid)
+
+
+def test_a_block_stored_under_a_wrong_reference_is_refused(tmp_path: Path) -> None:
+    store = BlockStore(tmp_path)
+    ref = BlockRef.of(RAW, b"what the caller claimed")
+    store.put_block(ref, b"what was written")
+    with pytest.raises(BlockIntegrityError):
+        store.get_block(ref)
 
 
 def test_unknown_block_is_not_found(tmp_path: Path) -> None:
@@ -42,14 +87,27 @@ def test_unknown_block_is_not_found(tmp_path: Path) -> None:
     [
         "",
         "not-a-cid",
-        # CIDv0 (dag-pb): a different codec than the raw blocks stored here.
-        "QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG",
         "../../etc/passwd",
+        # dag-cbor (0x71): a codec this store does not hold.
+        "bafyreibnoelefnzgwbcacyt4vh52ymxvzbjq7mmqhtcnwarfq4lzegsiqe",
+        # sha2-512 multihash of a raw block.
+        "bafkrgqfevpkejdcjkywyfaiv2e5b7thksj7vfngviwjjp6fuhzbnvcjdrpatmjxehxftrxnqqj"
+        "eisj7msbh3iicxiq4yh2efqulz2ucvdl7ge",
     ],
-    ids=["empty", "garbage", "cidv0-dag-pb", "path-traversal"],
+    ids=["empty", "garbage", "path-traversal", "codec-dag-cbor", "hash-sha2-512"],
 )
 def test_malformed_cid_is_refused(text: str, tmp_path: Path) -> None:
     with pytest.raises(InvalidCidError):
         BlockStore(tmp_path).get(text)
     with pytest.raises(InvalidCidError):
         parse_cid(text)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"\x12\x20" + b"\0" * 31, b"\x01\x71\x12\x20" + b"\0" * 32],
+    ids=["empty", "short-digest", "codec-dag-cbor"],
+)
+def test_malformed_binary_cid_is_refused(data: bytes) -> None:
+    with pytest.raises(InvalidCidError):
+        BlockRef.from_bytes(data)

@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from agora.cli import health_import
+from agora.cli.blocks import blocks_app
 from agora.cli.common import JsonOption, failing_cleanly, settings_with
 from agora.cli.did import did_app
 from agora.cli.vc import vc_app
@@ -34,6 +35,7 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(did_app, name="did")
 app.add_typer(vc_app, name="vc")
 app.add_typer(wallet_app, name="wallet")
+app.add_typer(blocks_app, name="blocks")
 
 
 @app.callback()
