@@ -38,6 +38,8 @@ def test_product_artifacts_are_complete(artifacts: Artifacts) -> None:
         "Consortium",
         "DIDRegistry",
         "DataMarket",
+        "FraudList",
+        "ServiceMarket",
         "Token",
     ]
     assert [p.stem for p in default_sources()] == sorted(artifacts)

@@ -18,6 +18,7 @@ EXAMPLES = {
     "agora.ledger.build": 2,
     "agora.ledger.chain": 4,
     "agora.ledger.hashing": 3,
+    "agora.ledger.clients.servicemarket": 5,
 }
 
 

@@ -63,10 +63,14 @@ from agora.ledger.clients import (
     FraudReason,
     FraudReport,
     OwnerChanged,
+    Receipt,
+    Service,
+    ServiceMarketClient,
     TokenClient,
     anchor_kind,
     bytes32,
     credential_type_hash,
+    sign_receipt,
 )
 from agora.ledger.deploy import Deployment, deploy
 from agora.ledger.errors import (
@@ -130,8 +134,11 @@ __all__ = [
     "Member",
     "NotFoundError",
     "OwnerChanged",
+    "Receipt",
     "Role",
     "RoundCommitment",
+    "Service",
+    "ServiceMarketClient",
     "TokenAmount",
     "TokenClient",
     "TransactionError",
@@ -145,6 +152,7 @@ __all__ = [
     "label_set_hash",
     "modality_hash",
     "rebuild_contracts",
+    "sign_receipt",
     "to_basis_points",
     "tokens",
 ]

@@ -101,8 +101,9 @@ def build_contracts(
     Example::
 
         >>> artifacts = build_contracts()
-        >>> sorted(artifacts)
-        ['Anchor', 'Consortium', 'DIDRegistry', 'DataMarket', 'Token']
+        >>> sorted(artifacts)  # doctest: +NORMALIZE_WHITESPACE
+        ['Anchor', 'Consortium', 'DIDRegistry', 'DataMarket', 'FraudList',
+         'ServiceMarket', 'Token']
     """
     settings = settings or Settings()
     evm_version = settings.evm_version

@@ -14,6 +14,7 @@ from agora.ledger.clients import (
     DataMarketClient,
     DIDRegistryClient,
     FraudListClient,
+    ServiceMarketClient,
     TokenClient,
 )
 from agora.ledger.model import Account
@@ -34,6 +35,7 @@ class Deployment:
     did_registry: DIDRegistryClient
     anchor: AnchorClient
     fraud_list: FraudListClient
+    service_market: ServiceMarketClient
 
     @property
     def addresses(self) -> dict[str, ChecksumAddress]:
@@ -47,6 +49,7 @@ class Deployment:
                 self.did_registry,
                 self.anchor,
                 self.fraud_list,
+                self.service_market,
             )
         }
 
@@ -76,6 +79,9 @@ class Deployment:
             fraud_list=FraudListClient.at(
                 chain, artifacts["FraudList"], addresses["FraudList"]
             ),
+            service_market=ServiceMarketClient.at(
+                chain, artifacts["ServiceMarket"], addresses["ServiceMarket"]
+            ),
         )
 
 
@@ -83,7 +89,7 @@ def deploy(
     chain: Chain, admin: Account, *, artifacts: Artifacts | None = None
 ) -> Deployment:
     """Deploy ``Consortium``, ``Token``, ``DataMarket``, ``DIDRegistry``,
-    ``Anchor`` and ``FraudList`` from ``admin``.
+    ``Anchor``, ``FraudList`` and ``ServiceMarket`` from ``admin``.
 
     ``admin`` becomes the consortium's admin and the token's owner (the one
     minter). ``artifacts`` defaults to :func:`build_contracts` with the
@@ -99,6 +105,13 @@ def deploy(
     registry = chain.deploy(admin, artifacts["DIDRegistry"])
     anchor = chain.deploy(admin, artifacts["Anchor"], consortium.address)
     fraud_list = chain.deploy(admin, artifacts["FraudList"], consortium.address)
+    services = chain.deploy(
+        admin,
+        artifacts["ServiceMarket"],
+        consortium.address,
+        token.address,
+        market.address,
+    )
     logger.info("marketplace deployed by %s", chain.name_of(admin.address))
     return Deployment(
         consortium=ConsortiumClient(chain, consortium),
@@ -107,4 +120,5 @@ def deploy(
         did_registry=DIDRegistryClient(chain, registry),
         anchor=AnchorClient(chain, anchor),
         fraud_list=FraudListClient(chain, fraud_list),
+        service_market=ServiceMarketClient(chain, services),
     )

@@ -18,6 +18,12 @@ from agora.ledger.clients.didregistry import (
     bytes32,
 )
 from agora.ledger.clients.fraudlist import FraudListClient, FraudReason, FraudReport
+from agora.ledger.clients.servicemarket import (
+    Receipt,
+    Service,
+    ServiceMarketClient,
+    sign_receipt,
+)
 from agora.ledger.clients.token import TokenClient
 
 __all__ = [
@@ -35,8 +41,12 @@ __all__ = [
     "FraudReason",
     "FraudReport",
     "OwnerChanged",
+    "Receipt",
+    "Service",
+    "ServiceMarketClient",
     "TokenClient",
     "anchor_kind",
     "bytes32",
     "credential_type_hash",
+    "sign_receipt",
 ]
