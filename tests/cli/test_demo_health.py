@@ -61,6 +61,24 @@ def test_quick_demo_writes_a_complete_consistent_result(tmp_path: Path) -> None:
     # Every hospital checked its own receipt against the on-chain root.
     assert result["inclusion_proofs_verified"] == 2 * 3
 
+    # The model sold per call: the clinic's fees, settled, became royalties
+    # in proportion to the job's payouts (70 % of the fees; the buyer 30 %).
+    service = result["service"]
+    assert service["calls"] == 100
+    assert service["settled"] == 100 * service["price_per_call"]
+    royalties = service["hospital_royalties"]
+    fees_to_hospitals = service["settled"] * 7_000 // 10_000
+    assert fees_to_hospitals - 3 <= sum(royalties.values()) <= fees_to_hospitals
+    assert royalties == {
+        p["name"]: fees_to_hospitals
+        * p["payout"]
+        // sum(q["payout"] for q in providers)
+        for p in providers
+    }
+    assert service["evaluation"]["rows"] == 624
+    assert abs(service["evaluation"]["test_auc"] - result["test_auc"]) < 1e-6
+    assert service["model_cid"] in report
+
 
 @pytest.mark.parametrize(
     ("setup", "message"),

@@ -32,6 +32,7 @@ from agora.errors import ConfigurationError
 from agora.federated.audit import RoundRecord
 from agora.federated.simulation import SimulationResources
 from agora.health import report
+from agora.health.service_section import run_service_section
 from agora.health.xray import (
     PartitionRow,
     TrainConfig,
@@ -61,6 +62,8 @@ from agora.vault.blockstore import BlockStore
 logger = logging.getLogger(__name__)
 
 REWARD_TOKENS = 1_000
+SERVICE_CALLS = 100
+"""Calls the clinic makes to the listed pneumonia service."""
 MAX_UPDATE_NORM = 50.0
 """Bound on the L2 change of one update; clean updates of this model stay
 well below it (see the round records), a runaway or scaled update does not."""
@@ -120,6 +123,7 @@ class _Posted:
     market: TrainingMarket
     job_id: JobId
     spec: TrainingJobSpec
+    admin: Account
     buyer: Account
     hospitals: list[Account]
 
@@ -150,6 +154,22 @@ def run_health_demo(
     result = _result(options, settings, outcome, rows, coordinator)
     result["inclusion_proofs_verified"] = proofs
     result.update(_scores(test_probs, data.test.labels, threshold))
+
+    # The model, sold per call; royalties to the hospitals that trained it.
+    console.print("Listing the model as a service; a clinic calls it…")
+    result["service"] = run_service_section(
+        posted.market.deployment.consortium.chain,
+        posted.market.deployment,
+        admin=posted.admin,
+        buyer=posted.buyer,
+        hospitals=posted.hospitals,
+        job_id=posted.job_id,
+        model=outcome.model,
+        threshold=threshold,
+        test=data.test,
+        store=posted.market.store,
+        calls=SERVICE_CALLS,
+    )
 
     if options.baseline:
         console.print("Training the centralised baseline (same model, same epochs)…")
@@ -258,7 +278,7 @@ def _post_job(
         f"Job [bold]{job_id}[/] posted (spec {spec_cid}), "
         f"{REWARD_TOKENS} tokens escrowed, {len(hospitals)} hospitals matched."
     )
-    return _Posted(market, job_id, spec, buyer, hospitals)
+    return _Posted(market, job_id, spec, admin, buyer, hospitals)
 
 
 def _train(
@@ -507,6 +527,19 @@ def _print_summary(console: Console, result: dict[str, Any]) -> None:
             r["tx_hash"],
         )
     console.print(rounds)
+    service = result["service"]
+    royalties = ", ".join(
+        f"{name} {_tokens(amount)}"
+        for name, amount in service["hospital_royalties"].items()
+    )
+    console.print(
+        f"Service {service['service_id']} (model {service['model_cid']}): a clinic "
+        f"made {service['calls']} calls, {100 * service['calls_accuracy']:.0f} % "
+        f"right; settled {_tokens(service['settled'])} tokens. Royalties: "
+        f"{royalties}. The service's own evaluation on the test split: AUC "
+        f"{service['evaluation']['test_auc']:.4f}, accuracy "
+        f"{service['evaluation']['test_acc']:.4f}."
+    )
     overhead = 100 * result["audit_overhead_fraction"]
     console.print(
         f"{result['inclusion_proofs_verified']} inclusion proofs checked against "
