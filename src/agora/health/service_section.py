@@ -15,8 +15,8 @@ import logging
 import secrets
 from typing import Any
 
+import httpx
 import numpy as np
-from fastapi.testclient import TestClient
 from PIL import Image
 
 from agora.federated.arrays import Arrays
@@ -38,6 +38,7 @@ from agora.market.services import (
     sign_call,
 )
 from agora.market.services.pneumonia import PneumoniaService
+from agora.market.services.server import serving
 from agora.vault.blockstore import BlockStore
 
 logger = logging.getLogger(__name__)
@@ -99,30 +100,31 @@ def run_service_section(
     services.deposit(deposit, account=clinic)
 
     # Calls over HTTP, each signed, each receipt signed back.
-    client = TestClient(
-        create_service_app(
-            handler,
-            authenticator=CallAuthenticator(service_id, deployment.did_registry),
-            meter=Meter(services, service_id),
-            model_cid=model_cid,
-        )
+    app = create_service_app(
+        handler,
+        authenticator=CallAuthenticator(service_id, deployment.did_registry),
+        meter=Meter(services, service_id),
+        model_cid=model_cid,
     )
     did = ethr_did(chain.chain_id, clinic.address)
     correct, signed, receipt = 0, None, None
-    for image, label in zip(test.images[:calls], test.labels[:calls], strict=True):
-        body = _png(image)
-        headers = {
-            **sign_call(
-                service_id, did, clinic, body, nonce=secrets.token_hex(8)
-            ).headers(),
-            "Content-Type": "image/png",
-        }
-        if signed is not None:
-            headers["X-Agora-Receipt-Signature"] = signed.hex()
-        answer = client.post("/v1/call", content=body, headers=headers).json()
-        correct += (answer["answer"]["label"] == "pneumonia") == bool(label)
-        receipt = Receipt(**answer["receipt"])
-        signed = services.sign(receipt, clinic)
+    with serving(app) as url, httpx.Client(base_url=url, timeout=30.0) as client:
+        for image, label in zip(test.images[:calls], test.labels[:calls], strict=True):
+            body = _png(image)
+            headers = {
+                **sign_call(
+                    service_id, did, clinic, body, nonce=secrets.token_hex(8)
+                ).headers(),
+                "Content-Type": "image/png",
+            }
+            if signed is not None:
+                headers["X-Agora-Receipt-Signature"] = signed.hex()
+            response = client.post("/v1/call", content=body, headers=headers)
+            response.raise_for_status()
+            answer = response.json()
+            correct += (answer["answer"]["label"] == "pneumonia") == bool(label)
+            receipt = Receipt(**answer["receipt"])
+            signed = services.sign(receipt, clinic)
 
     # The buyer settles the newest receipt; everyone paid claims.
     if receipt is None or signed is None:

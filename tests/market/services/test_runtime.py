@@ -7,9 +7,11 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import httpx
 import numpy as np
 import pytest
 from eth_account.signers.local import LocalAccount
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from PIL import Image
 
@@ -35,6 +37,7 @@ from agora.market.services import (
     sign_call,
 )
 from agora.market.services.pneumonia import PneumoniaService
+from agora.market.services.server import serving
 from agora.settings import Settings
 
 PRICE = tokens(1)
@@ -290,3 +293,17 @@ def test_info_and_openapi(caller: Caller) -> None:
     paths = caller.client.get("/openapi.json").json()["paths"]
     assert set(paths) == {"/v1/info", "/v1/call"}
     assert "402" in paths["/v1/call"]["post"]["responses"]
+
+
+def test_a_real_socket_serves_the_same_calls_and_refusals(
+    caller: Caller,
+) -> None:
+    assert isinstance(caller.client.app, FastAPI)
+    with serving(caller.client.app) as url, httpx.Client(base_url=url) as client:
+        caller.client = client  # type: ignore[assignment]
+        status, answered = caller.call(ARRAY, "application/json")
+        assert status == 200 and answered["receipt"]["calls"] == 1  # type: ignore[index]
+        unsigned = client.post("/v1/call", content=ARRAY)
+        assert unsigned.status_code == 401
+    with pytest.raises(httpx.ConnectError):
+        httpx.post(f"{url}/v1/call", content=ARRAY, timeout=2.0)
