@@ -109,3 +109,12 @@ def reverts(reason: str | None) -> Iterator[None]:
         yield
     actual = info.value.reason
     assert actual == reason, f"reverted with {actual!r}, expected {reason!r}"
+
+
+def mine_at(chain: Chain, timestamp: int) -> None:
+    """Mine a block at ``timestamp``, so that ``chain.now()`` reads it.
+
+    Time travel only dates the next block; any transaction mines it.
+    """
+    chain.time_travel(timestamp)
+    chain.new_account("clock", ether=1)

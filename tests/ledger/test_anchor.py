@@ -141,3 +141,19 @@ def test_attach_finds_the_anchor(market: Market, artifacts: Artifacts) -> None:
 
     assert market.ledger.addresses["Anchor"] == market.ledger.anchor.address
     assert attached.anchor.get(anchor_id).root == ROOT_A
+
+
+def test_of_kind_lists_every_writer_in_order(market: Market) -> None:
+    anchor = market.ledger.anchor
+    alice, bob = market.hospitals[0], market.hospitals[1]
+    first = anchor.anchor(ROOT_A, AUDIT, "a", account=alice)
+    anchor.anchor(ROOT_A, STATUS, "s", account=alice)
+    second = anchor.anchor(ROOT_B, AUDIT, "b", account=bob)
+
+    records = anchor.of_kind(AUDIT)
+
+    assert [(r.anchor_id, r.writer, r.uri) for r in records] == [
+        (first, alice.address, "a"),
+        (second, bob.address, "b"),
+    ]
+    assert anchor.of_kind(anchor_kind("nothing")) == []

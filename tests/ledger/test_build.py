@@ -35,6 +35,7 @@ def isolated(tmp_path: Path) -> Settings:
 def test_product_artifacts_are_complete(artifacts: Artifacts) -> None:
     assert sorted(artifacts) == [
         "Anchor",
+        "Consent",
         "Consortium",
         "DIDRegistry",
         "DataMarket",

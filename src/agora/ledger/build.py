@@ -102,8 +102,8 @@ def build_contracts(
 
         >>> artifacts = build_contracts()
         >>> sorted(artifacts)  # doctest: +NORMALIZE_WHITESPACE
-        ['Anchor', 'Consortium', 'DIDRegistry', 'DataMarket', 'FraudList',
-         'ServiceMarket', 'Token']
+        ['Anchor', 'Consent', 'Consortium', 'DIDRegistry', 'DataMarket',
+         'FraudList', 'ServiceMarket', 'Token']
     """
     settings = settings or Settings()
     evm_version = settings.evm_version

@@ -179,6 +179,11 @@ class Chain:
         if self.journal is not None:
             raise InvalidArgumentError(f"{what} is not possible on a persistent chain")
 
+    def block_timestamp(self, number: int) -> int:
+        """Timestamp of block ``number``."""
+        with self._translated():
+            return int(self.w3.eth.get_block(number)["timestamp"])
+
     def time_travel(self, timestamp: int) -> None:
         """Give the next block, hence the next transaction, ``timestamp``.
 

@@ -10,6 +10,7 @@ from agora.ledger.build import Artifacts, build_contracts
 from agora.ledger.chain import Chain
 from agora.ledger.clients import (
     AnchorClient,
+    ConsentClient,
     ConsortiumClient,
     DataMarketClient,
     DIDRegistryClient,
@@ -36,6 +37,7 @@ class Deployment:
     anchor: AnchorClient
     fraud_list: FraudListClient
     service_market: ServiceMarketClient
+    consent: ConsentClient
 
     @property
     def addresses(self) -> dict[str, ChecksumAddress]:
@@ -50,6 +52,7 @@ class Deployment:
                 self.anchor,
                 self.fraud_list,
                 self.service_market,
+                self.consent,
             )
         }
 
@@ -82,6 +85,7 @@ class Deployment:
             service_market=ServiceMarketClient.at(
                 chain, artifacts["ServiceMarket"], addresses["ServiceMarket"]
             ),
+            consent=ConsentClient.at(chain, artifacts["Consent"], addresses["Consent"]),
         )
 
 
@@ -89,7 +93,8 @@ def deploy(
     chain: Chain, admin: Account, *, artifacts: Artifacts | None = None
 ) -> Deployment:
     """Deploy ``Consortium``, ``Token``, ``DataMarket``, ``DIDRegistry``,
-    ``Anchor``, ``FraudList`` and ``ServiceMarket`` from ``admin``.
+    ``Anchor``, ``FraudList``, ``ServiceMarket`` and ``Consent`` from
+    ``admin``.
 
     ``admin`` becomes the consortium's admin and the token's owner (the one
     minter). ``artifacts`` defaults to :func:`build_contracts` with the
@@ -112,6 +117,7 @@ def deploy(
         token.address,
         market.address,
     )
+    consent = chain.deploy(admin, artifacts["Consent"])
     logger.info("marketplace deployed by %s", chain.name_of(admin.address))
     return Deployment(
         consortium=ConsortiumClient(chain, consortium),
@@ -121,4 +127,5 @@ def deploy(
         anchor=AnchorClient(chain, anchor),
         fraud_list=FraudListClient(chain, fraud_list),
         service_market=ServiceMarketClient(chain, services),
+        consent=ConsentClient(chain, consent),
     )

@@ -7,6 +7,18 @@ from agora.ledger.clients.anchor import (
     anchor_kind,
 )
 from agora.ledger.clients.base import ContractClient
+from agora.ledger.clients.consent import (
+    NO_RECORDS,
+    Category,
+    ConsentClient,
+    ConsentEvent,
+    Grant,
+    Granted,
+    GrantId,
+    Revoked,
+    grantee_hash,
+    purpose_code,
+)
 from agora.ledger.clients.consortium import ConsortiumClient, credential_type_hash
 from agora.ledger.clients.datamarket import DataMarketClient
 from agora.ledger.clients.didregistry import (
@@ -27,10 +39,14 @@ from agora.ledger.clients.servicemarket import (
 from agora.ledger.clients.token import TokenClient
 
 __all__ = [
+    "NO_RECORDS",
     "AnchorClient",
     "AnchorId",
     "AnchorRecord",
     "AttributeChanged",
+    "Category",
+    "ConsentClient",
+    "ConsentEvent",
     "ConsortiumClient",
     "ContractClient",
     "DIDRegistryClient",
@@ -40,13 +56,19 @@ __all__ = [
     "FraudListClient",
     "FraudReason",
     "FraudReport",
+    "Grant",
+    "GrantId",
+    "Granted",
     "OwnerChanged",
     "Receipt",
+    "Revoked",
     "Service",
     "ServiceMarketClient",
     "TokenClient",
     "anchor_kind",
     "bytes32",
     "credential_type_hash",
+    "grantee_hash",
+    "purpose_code",
     "sign_receipt",
 ]

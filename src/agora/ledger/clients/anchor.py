@@ -12,9 +12,15 @@ from typing import NewType
 
 from eth_typing import ChecksumAddress
 from web3 import Web3
+from web3.exceptions import Web3Exception
 
 from agora.ledger.clients.base import ContractClient
-from agora.ledger.errors import InvalidArgumentError, NotFoundError
+from agora.ledger.errors import (
+    ChainUnavailableError,
+    InvalidArgumentError,
+    LedgerError,
+    NotFoundError,
+)
 from agora.ledger.model import Account
 
 AnchorId = NewType("AnchorId", int)
@@ -116,3 +122,19 @@ class AnchorClient(ContractClient):
             records.append(record)
             anchor_id = record.previous
         return records[::-1]
+
+    def of_kind(self, kind: bytes) -> list[AnchorRecord]:
+        """Every anchor of ``kind``, by any writer, oldest first (read from
+        the ``Anchored`` events, whose ``kind`` is indexed)."""
+        _check_bytes32(kind, "kind")
+        try:
+            events = self.contract.events.Anchored.get_logs(
+                from_block=0, argument_filters={"kind": kind}
+            )
+        except OSError as exc:
+            # requests' connection errors derive from OSError.
+            raise ChainUnavailableError(f"reading logs failed: {exc}") from exc
+        except Web3Exception as exc:
+            raise LedgerError(f"reading logs failed: {exc}") from exc
+        ids = sorted(AnchorId(int(event["args"]["id"])) for event in events)
+        return [self.get(anchor_id) for anchor_id in ids]
