@@ -27,6 +27,7 @@ DOCUMENTED = {
     "agora.vault.encryption",
     "agora.vault.objects",
     "agora.vault.reencryption",
+    "agora.vault.scope",
     "agora.vault.unixfs",
     "agora.settings",
     "agora.health.fhir.batches",

@@ -3,6 +3,12 @@
 The safe recipes are :func:`put_encrypted` and :func:`get_decrypted`;
 :mod:`agora.vault.reencryption` holds the sharing primitives and
 :mod:`agora.vault.unixfs` plain (unencrypted) IPFS-compatible files.
+
+Sharing by consent lives in its own modules, which need the ledger (and
+so are not imported here): :mod:`agora.vault.sharing` (``share``,
+``revoke``, ``read_shared``), :mod:`agora.vault.proxy` (the re-encryption
+proxies), :mod:`agora.vault.access_log` and :mod:`agora.vault.audit`
+(``audit_trail``).
 """
 
 from agora.vault.blockstore import BlockBackend, BlockStore, Cid, open_blockstore

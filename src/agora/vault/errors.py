@@ -9,6 +9,7 @@ plaintext or a URL's credentials.
 """
 
 from enum import StrEnum
+from typing import ClassVar
 
 from agora.errors import AgoraError, ConfigurationError, DataError
 
@@ -108,3 +109,134 @@ class TooFewFragmentsError(VaultError, DataError):
 
 class InvalidSharingPolicyError(VaultError, ValueError):
     """An m-of-n policy out of bounds (``1 <= m <= n <= 255``)."""
+
+
+class ConsentRule(StrEnum):
+    """The consent check a proxy refused on, as a stable code."""
+
+    UNKNOWN_GRANT = "unknown-grant"
+    """No such grant on chain, or this proxy holds no fragment for it."""
+    REVOKED = "revoked"
+    """The owner revoked the grant."""
+    EXPIRED = "expired"
+    """The grant's expiry has passed, in chain time."""
+    WRONG_REQUESTER = "wrong-requester"
+    """The requester is not the grantee, or did not prove to be (the
+    signature does not verify under the grantee DID's authentication key)."""
+    MISDIRECTED = "misdirected"
+    """The request names another proxy as its audience."""
+    STALE = "stale"
+    """The request was issued outside the proxy's freshness window."""
+    REPLAYED = "replayed"
+    """The request's nonce was used before."""
+    OUT_OF_SCOPE = "out-of-scope"
+    """The grant's scope does not cover the record."""
+    FOREIGN_LABEL = "foreign-label"
+    """The record's label is not signed by the grant's owner."""
+    NOT_OWNER = "not-owner"
+    """A key fragment delivery not signed by the grant's owner."""
+
+
+class ConsentRefusedError(VaultError, PermissionError):
+    """A proxy refused to act on a grant; ``rule`` names the check.
+
+    Each rule has its own subclass, so callers catch exactly the refusals
+    they handle.
+    """
+
+    rule: ClassVar[ConsentRule]
+
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+        super().__init__(f"{self.rule.value}: {detail}")
+
+
+class UnknownGrantError(ConsentRefusedError):
+    """See :attr:`ConsentRule.UNKNOWN_GRANT`."""
+
+    rule = ConsentRule.UNKNOWN_GRANT
+
+
+class GrantRevokedError(ConsentRefusedError):
+    """See :attr:`ConsentRule.REVOKED`."""
+
+    rule = ConsentRule.REVOKED
+
+
+class GrantExpiredError(ConsentRefusedError):
+    """See :attr:`ConsentRule.EXPIRED`."""
+
+    rule = ConsentRule.EXPIRED
+
+
+class WrongRequesterError(ConsentRefusedError):
+    """See :attr:`ConsentRule.WRONG_REQUESTER`."""
+
+    rule = ConsentRule.WRONG_REQUESTER
+
+
+class MisdirectedRequestError(ConsentRefusedError):
+    """See :attr:`ConsentRule.MISDIRECTED`."""
+
+    rule = ConsentRule.MISDIRECTED
+
+
+class StaleRequestError(ConsentRefusedError):
+    """See :attr:`ConsentRule.STALE`."""
+
+    rule = ConsentRule.STALE
+
+
+class ReplayedRequestError(ConsentRefusedError):
+    """See :attr:`ConsentRule.REPLAYED`."""
+
+    rule = ConsentRule.REPLAYED
+
+
+class OutOfScopeError(ConsentRefusedError):
+    """See :attr:`ConsentRule.OUT_OF_SCOPE`."""
+
+    rule = ConsentRule.OUT_OF_SCOPE
+
+
+class ForeignLabelError(ConsentRefusedError):
+    """See :attr:`ConsentRule.FOREIGN_LABEL`."""
+
+    rule = ConsentRule.FOREIGN_LABEL
+
+
+class NotOwnerError(ConsentRefusedError):
+    """See :attr:`ConsentRule.NOT_OWNER`."""
+
+    rule = ConsentRule.NOT_OWNER
+
+
+class OwnerDidError(VaultError, ValueError):
+    """A DID with no owner account: only ``did:ethr`` and secp256k1
+    ``did:key`` DIDs name an Ethereum address that can sign grants."""
+
+
+class AccessLogRule(StrEnum):
+    """The check an anchored access-log batch failed, as a stable code."""
+
+    URI = "uri"
+    """The anchor's URI does not name a content-addressed batch."""
+    FORMAT = "format"
+    """The batch is not a well-formed access log."""
+    ROOT = "root"
+    """The batch's entries do not hash to the anchored Merkle root."""
+    WRITER = "writer"
+    """The batch names a proxy other than the account that anchored it."""
+
+
+class AccessLogError(VaultError, DataError):
+    """An access-log batch does not match its anchor; ``rule`` names why."""
+
+    def __init__(self, rule: AccessLogRule, detail: str) -> None:
+        self.rule = rule
+        self.detail = detail
+        super().__init__(f"{rule.value}: {detail}")
+
+
+class ShareFormatError(VaultError, DataError):
+    """A share document (what an owner hands a grantee) is malformed."""

@@ -1,0 +1,125 @@
+"""A patient's audit trail, read back from the chain.
+
+:func:`audit_trail` gathers, for one owner account, every grant and
+revocation (``Consent`` events) and every access a proxy served on one of
+those grants (the access-log batches anchored in ``Anchor``, each fetched
+by its CID and checked against its anchored root before any entry counts).
+The chain names grantees by the hash of their DID; DIDs the owner knows
+(``known_dids``) are named in full.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TypeAlias
+
+from eth_typing import ChecksumAddress
+
+from agora.ledger import Category, Deployment, Granted, GrantId, grantee_hash
+from agora.vault.access_log import anchored_batches
+from agora.vault.blockstore import BlockBackend
+
+
+@dataclass(frozen=True)
+class GrantEntry:
+    """The owner granted ``grantee`` a scope for ``purpose`` until ``expiry``."""
+
+    grant_id: GrantId
+    grantee: str
+    """The grantee's DID if known, else its hash (``0x…``)."""
+    records_root: bytes
+    categories: Category
+    purpose: str
+    expiry: int
+    timestamp: int
+
+
+@dataclass(frozen=True)
+class RevocationEntry:
+    """The owner revoked ``grant_id``."""
+
+    grant_id: GrantId
+    grantee: str
+    timestamp: int
+
+
+@dataclass(frozen=True)
+class AccessEntry:
+    """``requester`` read ``record_id`` under ``grant_id`` through ``proxy``;
+    ``anchor_id`` is the anchor its batch was verified against."""
+
+    grant_id: GrantId
+    record_id: str
+    requester: str
+    proxy: ChecksumAddress
+    timestamp: int
+    anchor_id: int
+
+
+AuditEntry: TypeAlias = GrantEntry | RevocationEntry | AccessEntry
+"""One line of an audit trail."""
+
+
+def audit_trail(
+    ledger: Deployment,
+    store: BlockBackend,
+    owner: ChecksumAddress,
+    *,
+    known_dids: Iterable[str] = (),
+) -> list[AuditEntry]:
+    """Every grant, revocation and access on ``owner``'s grants, by time.
+
+    Raises :class:`~agora.vault.errors.AccessLogError` for an access-log
+    batch that does not match its anchor (or blockstore errors for one
+    that is missing): a trail with a hole is not returned.
+    """
+    names = {grantee_hash(did): did for did in known_dids}
+
+    def name(hashed: bytes) -> str:
+        return names.get(hashed, "0x" + hashed.hex())
+
+    # Grants and revocations: the owner's events on Consent.
+    trail: list[AuditEntry] = []
+    for event in ledger.consent.events_of(owner):
+        if isinstance(event, Granted):
+            trail.append(
+                GrantEntry(
+                    grant_id=event.grant_id,
+                    grantee=name(event.grantee_hash),
+                    records_root=event.records_root,
+                    categories=event.categories,
+                    purpose=event.purpose.rstrip(b"\x00").decode(errors="replace"),
+                    expiry=event.expiry,
+                    timestamp=event.timestamp,
+                )
+            )
+        else:
+            trail.append(
+                RevocationEntry(
+                    event.grant_id, name(event.grantee_hash), event.timestamp
+                )
+            )
+    owned = {entry.grant_id for entry in trail}
+
+    # Accesses: every verified batch's entries on one of those grants.
+    for anchored in anchored_batches(store, ledger.anchor):
+        for access in anchored.batch.entries:
+            if access.grant_id not in owned:
+                continue
+            trail.append(
+                AccessEntry(
+                    grant_id=GrantId(access.grant_id),
+                    record_id=access.record_id,
+                    requester=name(bytes.fromhex(access.requester_hash)),
+                    proxy=anchored.proxy,
+                    timestamp=access.timestamp,
+                    anchor_id=anchored.anchor_id,
+                )
+            )
+
+    # An access carries the time of the latest block when it was served,
+    # which may be its grant's block: at equal times, grants come first
+    # and revocations last.
+    return sorted(trail, key=lambda entry: (entry.timestamp, _ORDER[type(entry)]))
+
+
+_ORDER: dict[type, int] = {GrantEntry: 0, AccessEntry: 1, RevocationEntry: 2}
