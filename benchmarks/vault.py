@@ -5,7 +5,9 @@ Encrypts a file of ``--size-mb`` random bytes into a folder blockstore
 every block and segment verified, and reports both beside the same run's
 plain AES-256-GCM and SHA-256 rates over the same 256 KiB pieces: the
 physical limits of this machine. Then times whole shares: kfrags (2-of-3),
-two re-encryptions, two cfrag verifications and the grantee's decryption.
+two re-encryptions, two cfrag verifications and the grantee's decryption;
+and whole reads by consent on the embedded chain (``consent_reads_per_s``:
+proxies' on-chain and signature checks included).
 
 Prints one JSON object as its last line. Peak RSS is the whole process's
 (``getrusage``), imports included; the file and the blocks go through the
@@ -116,10 +118,71 @@ def shares_per_second(rounds: int, *, reuse_kfrags: bool) -> float:
     return rounds / (time.perf_counter() - started)
 
 
+def consent_reads_per_second(reads: int, folder: Path) -> float:
+    """Whole reads of a 1 KiB record shared by consent, on the embedded
+    chain: per read, two proxies each check the grant on chain, the
+    grantee's DID signature and the owner's label, re-encrypt and log; the
+    grantee verifies both cfrags and decrypts. Chain reads included."""
+    # Imported here: the ledger's imports would count in the put/get peak RSS.
+    import io
+
+    from agora.ledger import Category, Role, build_contracts, connect, deploy
+    from agora.vault.proxy import ProxyService
+    from agora.vault.scope import RecordId, Scope
+    from agora.vault.sharing import GranteeKeys, OwnerKeys, SharedRecord, share
+    from agora.vault.sharing import read_shared as read_record
+
+    chain = connect()
+    admin = chain.new_account("admin")
+    ledger = deploy(chain, admin, artifacts=build_contracts())
+    store = BlockStore(folder / "consent-blocks")
+    proxies = []
+    for index in range(3):
+        account = chain.new_account(f"proxy-{index}")
+        ledger.consortium.add_member(
+            account.address, f"proxy-{index}", Role.PROXY, account=admin
+        )
+        proxies.append(ProxyService(account=account, ledger=ledger, store=store))
+
+    owner, grantee = (
+        OwnerKeys.generate(chain.new_account("patient")),
+        GranteeKeys.generate(),
+    )
+    envelope = put_encrypted(store, io.BytesIO(os.urandom(1024)), owner.public_key)
+    record = SharedRecord(RecordId("Condition/c1"), Category.CONDITION, envelope)
+    shared = share(
+        ledger,
+        owner,
+        grantee=grantee.did,
+        grantee_key=grantee.public_key,
+        scope=Scope(categories=Category.CONDITION),
+        purpose="treatment",
+        expiry=chain.now() + 3600,
+        proxies=proxies,
+        records=[record],
+    )
+    reachable = {proxy.address: proxy for proxy in proxies}
+
+    started = time.perf_counter()
+    for _ in range(reads):
+        read_record(
+            store,
+            shared,
+            record.record_id,
+            grantee,
+            proxies=reachable,
+            destination=folder / "consent-read",
+        )
+    return reads / (time.perf_counter() - started)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size-mb", type=int, default=1024, help="file size, MiB")
     parser.add_argument("--shares", type=int, default=300, help="shares to time")
+    parser.add_argument(
+        "--consent-reads", type=int, default=50, help="reads by consent to time"
+    )
     arguments = parser.parse_args()
     size = arguments.size_mb * MIB
 
@@ -148,6 +211,8 @@ def main() -> None:
             put_encrypted(DiscardingBackend(), source, owner.public_key())
         unstored_s = time.perf_counter() - started
 
+        consent_reads = consent_reads_per_second(arguments.consent_reads, root)
+
     result = {
         "size_mb": size / 1e6,
         "put_mb_per_s": size / 1e6 / put_s,
@@ -161,6 +226,7 @@ def main() -> None:
         "shares_reusing_kfrags_per_s": shares_per_second(
             arguments.shares, reuse_kfrags=True
         ),
+        "consent_reads_per_s": consent_reads,
         "cpu_count": os.cpu_count(),
     }
     print(json.dumps({key: _rounded(value) for key, value in result.items()}))
