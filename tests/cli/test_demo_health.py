@@ -79,6 +79,18 @@ def test_quick_demo_writes_a_complete_consistent_result(tmp_path: Path) -> None:
     assert abs(service["evaluation"]["test_auc"] - result["test_auc"]) < 1e-6
     assert service["model_cid"] in report
 
+    # The patient's records: read by consent, refused once revoked, audited.
+    records = result["records"]
+    assert {r["resource_type"] for r in records["reads"]} == {
+        "Condition",
+        "MedicationRequest",
+    }
+    assert records["refusal"]["error"] == "GrantRevokedError"
+    events = [entry["event"] for entry in records["audit"]]
+    assert events == ["grant"] + ["access"] * 2 * len(records["reads"]) + ["revocation"]
+    assert records["imported"]["merkle_root"] in report
+    assert records["seconds"] < 30
+
 
 @pytest.mark.parametrize(
     ("setup", "message"),

@@ -6,12 +6,15 @@ non-IID part of PneumoniaMNIST as a dataset, posts a job with its reward
 escrowed, lets the hospitals apply (matched on chain), trains the model
 federated with every round committed, measures Shapley contributions on the
 buyer's validation split, pays the hospitals, and reports on the official
-test split. Results go to ``OUT/result.json`` and ``OUT/report.html``.
+test split. Then it sells the model per call (:mod:`.service_section`) and
+runs a patient's records through consent (:mod:`.records_section`). Results
+go to ``OUT/result.json`` and ``OUT/report.html``.
 """
 
 import json
 import logging
 import time
+from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -32,6 +35,8 @@ from agora.errors import ConfigurationError
 from agora.federated.audit import RoundRecord
 from agora.federated.simulation import SimulationResources
 from agora.health import report
+from agora.health.fhir import fhir_folder
+from agora.health.records_section import patient_bundle, run_records_section
 from agora.health.service_section import run_service_section
 from agora.health.xray import (
     PartitionRow,
@@ -134,6 +139,9 @@ def run_health_demo(
     """Run the whole job; write ``result.json`` and ``report.html``."""
     started = time.perf_counter()
     data = load_pneumoniamnist(options.data_dir)
+    bundle = patient_bundle(
+        fhir_folder(settings.model_copy(update={"data_dir": options.data_dir}))
+    )
     _prepare_out_dir(options.out_dir)
     parts = partition_non_iid(data.train.labels, seed=options.seed)
     rows = describe_partition(data.train.labels, parts)
@@ -169,6 +177,17 @@ def run_health_demo(
         test=data.test,
         store=posted.market.store,
         calls=SERVICE_CALLS,
+    )
+
+    # A patient's records from the three hospitals, shared by consent.
+    console.print("Importing a patient's records; a doctor reads them by consent…")
+    result["records"] = run_records_section(
+        posted.market.deployment.consortium.chain,
+        posted.market.deployment,
+        admin=posted.admin,
+        hospitals=posted.hospitals,
+        store=posted.market.store,
+        bundle=bundle,
     )
 
     if options.baseline:
@@ -540,10 +559,28 @@ def _print_summary(console: Console, result: dict[str, Any]) -> None:
         f"{service['evaluation']['test_auc']:.4f}, accuracy "
         f"{service['evaluation']['test_acc']:.4f}."
     )
+    _print_records(console, result["records"])
     overhead = 100 * result["audit_overhead_fraction"]
     console.print(
         f"{result['inclusion_proofs_verified']} inclusion proofs checked against "
         "the on-chain roots. "
         f"Audit overhead {overhead:.2f} % of round time; "
         f"wall time {result['wall_s']:.0f} s. Report: {result['report']}"
+    )
+
+
+def _print_records(console: Console, records: dict[str, Any]) -> None:
+    imported, grant, refusal = records["imported"], records["grant"], records["refusal"]
+    events = Counter(entry["event"] for entry in records["audit"])
+    console.print(
+        f"Records: {imported['records']} resources of patient {records['patient']} "
+        f"merged from {len(imported['per_hospital'])} hospitals' exports, encrypted "
+        f"and anchored (root {imported['merkle_root'][:16]}…). Grant "
+        f"{grant['grant_id']} to a doctor at {imported['anchored_by']}: "
+        f"{' + '.join(grant['categories'])} for {grant['days']} days; the doctor "
+        f"read {len(records['reads'])} records through {grant['threshold']} of "
+        f"{len(grant['proxies'])} proxies, each proven against the anchored root. "
+        f"After revocation the next read was refused ({refusal['error']}). Audit "
+        f"trail from chain: {events['grant']} grant, {events['access']} accesses, "
+        f"{events['revocation']} revocation."
     )

@@ -10,7 +10,7 @@ The chain names grantees by the hash of their DID; DIDs the owner knows
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 from eth_typing import ChecksumAddress
 
@@ -123,3 +123,34 @@ def audit_trail(
 
 
 _ORDER: dict[type, int] = {GrantEntry: 0, AccessEntry: 1, RevocationEntry: 2}
+
+
+def entry_to_json(entry: AuditEntry) -> dict[str, Any]:
+    """One line of a trail as a JSON object; ``event`` says which kind."""
+    if isinstance(entry, GrantEntry):
+        return {
+            "event": "grant",
+            "grant_id": int(entry.grant_id),
+            "grantee": entry.grantee,
+            "records_root": entry.records_root.hex(),
+            "categories": [member.name for member in entry.categories],
+            "purpose": entry.purpose,
+            "expiry": entry.expiry,
+            "timestamp": entry.timestamp,
+        }
+    if isinstance(entry, RevocationEntry):
+        return {
+            "event": "revocation",
+            "grant_id": int(entry.grant_id),
+            "grantee": entry.grantee,
+            "timestamp": entry.timestamp,
+        }
+    return {
+        "event": "access",
+        "grant_id": int(entry.grant_id),
+        "record_id": entry.record_id,
+        "requester": entry.requester,
+        "proxy": entry.proxy,
+        "timestamp": entry.timestamp,
+        "anchor_id": entry.anchor_id,
+    }

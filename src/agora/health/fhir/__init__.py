@@ -49,7 +49,7 @@ from agora.health.fhir.importer import (
 from agora.health.fhir.index import IndexEntry, RecordIndex
 from agora.health.fhir.patients import NewDidKeys, PatientDids, link_patient
 from agora.health.fhir.resources import FhirResource, RecordId, canonical_json
-from agora.health.fhir.sink import FolderSink, MemorySink, RecordSink
+from agora.health.fhir.sink import FolderSink, MemorySink, RecordSink, VaultSink
 
 __all__ = [
     "DEFAULT_HOSPITALS",
@@ -78,6 +78,7 @@ __all__ = [
     "RecordProofError",
     "RecordSink",
     "UnreadableBundleError",
+    "VaultSink",
     "anchor_batch",
     "batch_kind",
     "build_batch",

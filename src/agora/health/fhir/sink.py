@@ -1,10 +1,11 @@
 """Where imported records go: the :class:`RecordSink` protocol.
 
 Import hands each record to a sink as its canonical bytes with its index
-entry; the entry's ``owner`` is the patient's DID. The encrypted vault
-(``agora.vault``) will be one sink; until then :class:`MemorySink` serves
-tests and :class:`FolderSink` the CLI. Both store **plaintext**: they are
-for synthetic data and development, not for real patients' records. ::
+entry; the entry's ``owner`` is the patient's DID. :class:`VaultSink`
+encrypts each record into the patient's vault (``agora.vault``).
+:class:`MemorySink` (tests) and :class:`FolderSink` (``agora health
+import``) store **plaintext**: they are for synthetic data and development,
+not for real patients' records. ::
 
     >>> sink = MemorySink()
     >>> entry = IndexEntry(owner=Did("did:key:z6Mk"), record_id=RecordId("Patient/p"),
@@ -14,7 +15,9 @@ for synthetic data and development, not for real patients' records. ::
     b'{}'
 """
 
+import io
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol
 
@@ -22,6 +25,12 @@ from agora.health.fhir.errors import FhirRule, PatientLinkError
 from agora.health.fhir.index import IndexEntry, RecordIndex
 from agora.health.fhir.resources import RecordId
 from agora.identity.document import Did
+from agora.ledger import Category
+from agora.vault.blockstore import BlockBackend
+from agora.vault.objects import put_encrypted
+from agora.vault.reencryption import PublicKey
+from agora.vault.scope import RecordId as VaultRecordId
+from agora.vault.sharing import SharedRecord
 
 INDEX_FILE = "index.jsonl"
 """The index of one owner's folder in a :class:`FolderSink`, a JSON object
@@ -98,3 +107,36 @@ class FolderSink:
         # the loader checked: at most one '/', never a path step.
         resource_type, _, resource_id = record_id.partition("/")
         return self._folder(owner) / resource_type / f"{resource_id}.json"
+
+
+class VaultSink:
+    """Records encrypted one by one into the vault, each wrapped to its
+    owner's Umbral key; the index and each owner's catalog (record id,
+    category, envelope CID) stay with the sink, the patient's node.
+
+    ``owners`` gives the public key of every DID records may be filed
+    under; a record for any other DID is refused before it is stored.
+    """
+
+    def __init__(self, store: BlockBackend, owners: Mapping[Did, PublicKey]) -> None:
+        self.store = store
+        self.index = RecordIndex()
+        self._owners = dict(owners)
+        self._catalogs: dict[Did, dict[RecordId, SharedRecord]] = {}
+
+    def put(self, record_id: RecordId, data: bytes, entry: IndexEntry) -> None:
+        """See :meth:`RecordSink.put`."""
+        key = self._owners.get(entry.owner)
+        if key is None:
+            raise PatientLinkError(FhirRule.NO_DID, "no vault key for the record's DID")
+        envelope = put_encrypted(self.store, io.BytesIO(data), key)
+        catalog = self._catalogs.setdefault(entry.owner, {})
+        catalog[record_id] = SharedRecord(
+            VaultRecordId(record_id), Category.of(entry.resource_type), envelope
+        )
+        self.index.add(entry)
+
+    def catalog(self, owner: Did) -> tuple[SharedRecord, ...]:
+        """``owner``'s records as stored, by record id."""
+        records = self._catalogs.get(owner, {})
+        return tuple(records[record_id] for record_id in sorted(records))
