@@ -25,10 +25,19 @@ from agora.ledger.errors import LedgerError
 from agora.lending.errors import LendingError
 from agora.market.errors import MarketError
 from agora.settings import Settings, load_settings
+from agora.vault.errors import (
+    ConsentRefusedError,
+    InvalidSharingPolicyError,
+    OwnerDidError,
+    VaultError,
+)
 
 logger = logging.getLogger("agora.cli")
 
 _EXIT_BY_ERROR: list[tuple[type[AgoraError], ExitCode]] = [
+    (ConsentRefusedError, ExitCode.CONSENT),
+    (OwnerDidError, ExitCode.IDENTITY),
+    (InvalidSharingPolicyError, ExitCode.CONFIGURATION),
     (ConfigurationError, ExitCode.CONFIGURATION),
     (DataError, ExitCode.DATA),
     (LedgerError, ExitCode.LEDGER),
@@ -40,6 +49,7 @@ _EXIT_BY_ERROR: list[tuple[type[AgoraError], ExitCode]] = [
     (SdJwtError, ExitCode.IDENTITY),
     (StatusListError, ExitCode.IDENTITY),
     (WalletError, ExitCode.IDENTITY),
+    (VaultError, ExitCode.DATA),
 ]
 
 

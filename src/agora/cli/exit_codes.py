@@ -31,5 +31,9 @@ class ExitCode(IntEnum):
     """A presentation failed verification; the rule it broke is printed."""
     LENDING = 10
     """A loan application could not be made or was rejected."""
+    CONSENT = 11
+    """A proxy refused access by consent (revoked or expired grant, a
+    requester who is not the grantee, a record out of scope …); the rule
+    is printed."""
     INTERRUPTED = 130
     """Stopped by Ctrl-C (128 + SIGINT, the shell convention)."""

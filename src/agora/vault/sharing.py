@@ -24,8 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from eth_typing import ChecksumAddress
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from umbral_pre import SecretKeyFactory
 from web3 import Web3
 
 from agora.identity.did_ethr import parse_ethr_did
@@ -87,6 +90,27 @@ def owner_address(did: str) -> ChecksumAddress:
         ) from exc
 
 
+_DERIVATION_INFO = b"agora-vault/v1 umbral keys"
+
+
+def derive_umbral_key(secret: bytes, label: str) -> SecretKey:
+    """An Umbral key derived from another key's 32-byte ``secret``.
+
+    HKDF-SHA256 (RFC 5869) of ``secret`` seeds Umbral's
+    ``SecretKeyFactory``, which derives one key per ``label``: keys of
+    different labels, or of different secrets, are unrelated, and none
+    reveals ``secret``. The DID or account key stays the only secret to keep.
+    """
+    seed = HKDF(
+        algorithm=hashes.SHA256(),
+        length=SecretKeyFactory.seed_size(),
+        salt=None,
+        info=_DERIVATION_INFO,
+    ).derive(secret)
+    factory = SecretKeyFactory.from_secure_randomness(seed)
+    return factory.make_key(label.encode())
+
+
 @dataclass(frozen=True)
 class OwnerKeys:
     """An owner's keys: the account that owns grants and signs labels and
@@ -101,6 +125,18 @@ class OwnerKeys:
     def generate(cls, account: Account) -> "OwnerKeys":
         """Fresh Umbral keys for ``account``."""
         return cls(account, SecretKey.random(), SecretKey.random())
+
+    @classmethod
+    def derive(cls, account: Account) -> "OwnerKeys":
+        """The Umbral keys derived from ``account``'s private key
+        (:func:`derive_umbral_key`): whoever holds the account, in a wallet
+        say, holds the vault; nothing else needs keeping."""
+        secret = bytes(account.key)
+        return cls(
+            account,
+            derive_umbral_key(secret, "owner"),
+            derive_umbral_key(secret, "kfrag-signer"),
+        )
 
     @property
     def public_key(self) -> PublicKey:
@@ -128,6 +164,15 @@ class GranteeKeys:
         did = did_key_from_key_pair(pair)
         method_id = f"{did}#{did.removeprefix('did:key:')}"
         return cls(did, method_id, pair, SecretKey.random())
+
+    @classmethod
+    def derive(cls, pair: KeyPair) -> "GranteeKeys":
+        """The ``did:key`` of ``pair`` and the Umbral key derived from it
+        (:func:`derive_umbral_key`)."""
+        did = did_key_from_key_pair(pair)
+        method_id = f"{did}#{did.removeprefix('did:key:')}"
+        umbral = derive_umbral_key(pair.private_bytes(), "grantee")
+        return cls(did, method_id, pair, umbral)
 
     @property
     def public_key(self) -> PublicKey:
@@ -408,9 +453,14 @@ def read_shared(
         try:
             cfrag = proxy.reencrypt(request)
             cfrags.append(verify_cfrag(cfrag, envelope.wrapped, parties=parties))
-        except (ConsentRefusedError, KeyFragmentError) as exc:
-            logger.warning("proxy %s gave no fragment: %s", address, type(exc).__name__)
-            failures.append(exc)
+        except ConsentRefusedError as refused:
+            # The grant's state, not a fault: raised below if it stops the read.
+            logger.info("proxy %s refused: %s", address, refused.rule)
+            failures.append(refused)
+            continue
+        except KeyFragmentError as forged:
+            logger.warning("proxy %s gave a fragment that does not verify", address)
+            failures.append(forged)
             continue
         if len(cfrags) == shared.threshold:
             break
