@@ -8,7 +8,8 @@ Sharing by consent lives in its own modules, which need the ledger (and
 so are not imported here): :mod:`agora.vault.sharing` (``share``,
 ``revoke``, ``read_shared``), :mod:`agora.vault.proxy` (the re-encryption
 proxies), :mod:`agora.vault.access_log` and :mod:`agora.vault.audit`
-(``audit_trail``).
+(``audit_trail``); :mod:`agora.vault.local` keeps the command line's
+proxies and owners' catalogs between runs.
 """
 
 from agora.vault.blockstore import BlockBackend, BlockStore, Cid, open_blockstore
