@@ -212,10 +212,10 @@ def normalise_question(question: str) -> str:
 def classify(question: str) -> Intent:
     """The intent of a question (see the module docstring). ::
 
-        >>> classify("When was her last flu shot?")
-        <Intent.LAST_IMMUNIZATION: 'last_immunization'>
-        >>> concept_words("When was her last flu shot?")
-        ['flu']
+    >>> classify("When was her last flu shot?")
+    <Intent.LAST_IMMUNIZATION: 'last_immunization'>
+    >>> concept_words("When was her last flu shot?")
+    ['flu']
     """
     text = normalise_question(question)
     for intent, pattern in _RULES:
@@ -280,13 +280,13 @@ class QaEngine:
         if intent is Intent.CONDITIONS:
             return self._conditions(record)
         if intent is Intent.CONDITION_PRESENT:
-            return self._condition_present(record, self._required(concept))
+            return self._condition_present(record, self._required(concept), question)
         if intent is Intent.LATEST_OBSERVATION:
-            return self._latest_observation(record, self._required(concept))
+            return self._latest_observation(record, self._required(concept), question)
         if intent is Intent.LAST_IMMUNIZATION:
-            return self._last_immunization(record, concept)
+            return self._last_immunization(record, concept, question)
         if intent is Intent.LAST_ENCOUNTER:
-            return self._last_encounter(record, concept)
+            return self._last_encounter(record, concept, question)
         return self._search(record, question, allowed or _READS[Intent.SEARCH])
 
     @staticmethod
@@ -297,14 +297,26 @@ class QaEngine:
 
     # Step 2: the record's label nearest to what the question names.
 
-    def _match(self, concept: str, labels: list[str]) -> tuple[str, float, float]:
-        """The best label, its cosine similarity and its word overlap."""
+    def _match(
+        self, concept: str, labels: list[str], question: str
+    ) -> tuple[str, float, float]:
+        """The best label, its cosine similarity and its word overlap. A
+        label the question quotes verbatim counts as full overlap plus one:
+        "Encounter for 'check-up'" and "Encounter for check up" have the same
+        words, and the question names one of them."""
         vectors = self._embedder.embed([concept, *labels])
         cosines = vectors[1:] @ vectors[0]
+        # Labels lose the same framing words questions do ("Influenza virus
+        # A Ag" asked about reads "influenza virus ag").
         asked = _words(concept)
-        overlaps = [
-            len(asked & _words(label)) / len(asked | _words(label)) for label in labels
+        named = [_words(label) - _FRAME for label in labels]
+        overlaps = [len(asked & words) / len(asked | words) for words in named]
+        said = normalise_question(question)
+        quoted = [
+            re.search(rf"(?<!\w){re.escape(label.lower())}(?!\w)", said) is not None
+            for label in labels
         ]
+        overlaps = [2.0 if q else o for q, o in zip(quoted, overlaps, strict=True)]
         scores = cosines + WORD_WEIGHT * np.asarray(overlaps)
         best = int(np.argmax(scores))
         return labels[best], float(cosines[best]), overlaps[best]
@@ -335,11 +347,13 @@ class QaEngine:
             [f.source for f in active],
         )
 
-    def _condition_present(self, record: PatientRecord, concept: str) -> Answer:
+    def _condition_present(
+        self, record: PatientRecord, concept: str, question: str
+    ) -> Answer:
         labels = record.labels(CONDITION)
         if labels:
-            label, cosine, overlap = self._match(concept, labels)
-            if overlap == 1.0 or cosine >= PRESENCE_THRESHOLD:
+            label, cosine, overlap = self._match(concept, labels, question)
+            if overlap >= 1.0 or cosine >= PRESENCE_THRESHOLD:
                 facts = [f for f in record.of(CONDITION) if f.label == label]
                 active = [f for f in facts if f.status == "active"]
                 if active:
@@ -367,7 +381,7 @@ class QaEngine:
         )
 
     def _latest(
-        self, record: PatientRecord, resource_type: str, concept: str
+        self, record: PatientRecord, resource_type: str, concept: str, question: str
     ) -> Fact | None:
         """The latest fact of the type, of the label nearest ``concept``
         (any label when empty)."""
@@ -376,12 +390,14 @@ class QaEngine:
             labels = record.labels(resource_type)
             if not labels:
                 return None
-            label = self._match(concept, labels)[0]
+            label = self._match(concept, labels, question)[0]
             facts = [f for f in facts if f.label == label]
         return max(facts, key=_instant) if facts else None
 
-    def _latest_observation(self, record: PatientRecord, concept: str) -> Answer:
-        fact = self._latest(record, OBSERVATION, concept)
+    def _latest_observation(
+        self, record: PatientRecord, concept: str, question: str
+    ) -> Answer:
+        fact = self._latest(record, OBSERVATION, concept, question)
         if fact is None or fact.value is None:
             text = f"No '{concept}' is recorded."
             return Answer(Intent.LATEST_OBSERVATION, "none", text)
@@ -390,8 +406,10 @@ class QaEngine:
             Intent.LATEST_OBSERVATION, fact.value, text, [fact.source], fact.label
         )
 
-    def _last_immunization(self, record: PatientRecord, concept: str) -> Answer:
-        fact = self._latest(record, IMMUNIZATION, concept)
+    def _last_immunization(
+        self, record: PatientRecord, concept: str, question: str
+    ) -> Answer:
+        fact = self._latest(record, IMMUNIZATION, concept, question)
         if fact is None or fact.day is None:
             return Answer(Intent.LAST_IMMUNIZATION, "none", "No such immunization.")
         text = f"Last {fact.label}: {fact.day}."
@@ -399,8 +417,10 @@ class QaEngine:
             Intent.LAST_IMMUNIZATION, fact.day, text, [fact.source], fact.label
         )
 
-    def _last_encounter(self, record: PatientRecord, concept: str) -> Answer:
-        fact = self._latest(record, ENCOUNTER, concept)
+    def _last_encounter(
+        self, record: PatientRecord, concept: str, question: str
+    ) -> Answer:
+        fact = self._latest(record, ENCOUNTER, concept, question)
         if fact is None or fact.day is None:
             return Answer(Intent.LAST_ENCOUNTER, "none", "No such encounter.")
         text = f"Last encounter ({fact.label}): {fact.day}."
