@@ -10,19 +10,27 @@ from typing import Any
 
 import pytest
 
-from agora.identity.did_ethr import parse_ethr_did
+from agora.health.fhir import load_bundle
+from agora.health.qa import PatientRecord, QaEngine, shared_embedder
+from agora.identity.did_ethr import ethr_did, parse_ethr_did
 from agora.identity.keys import KeyType, ethereum_address
 from agora.identity.wallet import Wallet
 from agora.ledger import (
+    Category,
     Receipt,
     Role,
     TokenAmount,
+    grantee_hash,
     label_set_hash,
     modality_hash,
+    purpose_code,
     tokens,
 )
 from agora.ledger.local import LocalLedger
+from agora.market.services import CallAuthenticator, Meter, create_service_app
+from agora.market.services.ehr_qa import EhrQaService
 from agora.market.services.receipts import SignedReceipt
+from agora.market.services.server import serving
 from agora.settings import Settings
 
 from .support import agora
@@ -38,6 +46,8 @@ class Market:
     clinic: str
     receipt: Path
     """The clinic's signed receipt for 2 calls."""
+    consumer: str
+    """A did:ethr of the wallet with a deposit, for `agora market call`."""
 
 
 def _run(env: dict[str, str], *args: str) -> str:
@@ -54,6 +64,8 @@ def market(tmp_path_factory: pytest.TempPathFactory) -> Market:
     _run(env, "wallet", "create")
     provider_did = _run(env, "did", "create", "--method", "ethr")
     _, provider_address = parse_ethr_did(provider_did)
+    consumer_did = _run(env, "did", "create", "--method", "ethr")
+    _, consumer_address = parse_ethr_did(consumer_did)
 
     # The provider buys a finalized job and lists its model; a clinic
     # deposits and signs a receipt. Done here, between two commands.
@@ -61,13 +73,13 @@ def market(tmp_path_factory: pytest.TempPathFactory) -> Market:
     wallet = Wallet.open(folder / "wallets" / "default.wallet", PASSWORD)
     with LocalLedger.open(settings) as ledger:
         chain, deployment, admin = ledger.chain, ledger.deployment, ledger.admin
-        pair = next(
-            wallet.key_pair(did)
-            for did in wallet.dids()
-            if wallet.key_pair(did).key_type is KeyType.SECP256K1
-        )
-        assert ethereum_address(pair.public_key) == provider_address
-        buyer = ledger.account(pair.private_bytes(), "buyer")
+        keys = {
+            ethereum_address(pair.public_key): pair.private_bytes()
+            for pair in map(wallet.key_pair, wallet.dids())
+            if pair.key_type is KeyType.SECP256K1
+        }
+        buyer = ledger.account(keys[provider_address], "buyer")
+        consumer = ledger.account(keys[consumer_address], "consumer")
         hospital = chain.new_account("hospital")
         deployment.consortium.add_member(
             buyer.address, "Buyer", Role.BUYER | Role.COORDINATOR, account=admin
@@ -120,10 +132,13 @@ def market(tmp_path_factory: pytest.TempPathFactory) -> Market:
         services.deposit(funds, account=clinic)
         receipt = Receipt(service_id, clinic.address, 2, 0)
         signed = SignedReceipt(receipt, services.sign(receipt, clinic))
+        deployment.token.mint(consumer.address, funds, account=admin)
+        deployment.token.approve(services.address, funds, account=consumer)
+        services.deposit(funds, account=consumer)
 
     path = folder / "receipt.json"
     path.write_text(json.dumps(signed.to_json()))
-    return Market(env, provider_address, clinic.address, path)
+    return Market(env, provider_address, clinic.address, path, consumer_did)
 
 
 def test_services_lists_what_is_on_chain(market: Market) -> None:
@@ -196,3 +211,95 @@ def test_a_wallet_without_the_providers_key_cannot_settle(
     )
     assert refused.returncode == 8
     assert "no key of service 1's provider" in refused.stderr
+
+
+def test_call_asks_under_consent_and_keeps_a_receipt_that_settles(
+    market: Market, tmp_path: Path
+) -> None:
+    settings = Settings(state_dir=Path(market.env["AGORA_STATE_DIR"]))
+    bundle = settings.data_dir / "fhir" / "adult" / "1090122-bundle.json"
+    question = tmp_path / "question.json"
+    with LocalLedger.open(settings) as ledger:
+        chain, deployment = ledger.chain, ledger.deployment
+        patient = chain.new_account("patient")
+        patient_did = ethr_did(chain.chain_id, patient.address)
+        grant = deployment.consent.grant(
+            grantee_hash(market.consumer),
+            categories=Category.MEDICATION_REQUEST,
+            purpose=purpose_code("treatment"),
+            expiry=chain.now() + 3600,
+            account=patient,
+        )
+        handler = EhrQaService(
+            {patient_did: PatientRecord(load_bundle(bundle).resources)},
+            engine=QaEngine(shared_embedder()),
+            consent=deployment.consent,
+        )
+        app = create_service_app(
+            handler,
+            authenticator=CallAuthenticator(1, deployment.did_registry),
+            meter=Meter(deployment.service_market, 1, refresh_s=0),
+            model_cid="bafy-ehr-qa-model",
+        )
+        with serving(app) as url:
+            calls = ("market", "call", "1", "--url", url, "--did", market.consumer)
+            for number, asked in enumerate(["medications", "prescriptions"], 1):
+                question.write_text(
+                    json.dumps(
+                        {
+                            "patient": patient_did,
+                            "grant": grant,
+                            "question": f"What {asked} is she taking?",
+                        }
+                    )
+                )
+                out = json.loads(
+                    _run(market.env, *calls, "--input", str(question), "--json")
+                )
+                assert out["answer"]["answer"] == "Alendronic acid 10 MG Oral Tablet"
+                assert out["answer"]["sources"] == [
+                    {
+                        "resource_type": "MedicationRequest",
+                        "id": "c9153b9b-e9c2-60b4-80c6-1f350e3b4d98",
+                    }
+                ]
+                assert out["receipt"]["calls"] == number
+
+            # The grant covers medications only: a refusal, exit 6.
+            question.write_text(
+                json.dumps(
+                    {
+                        "patient": patient_did,
+                        "grant": grant,
+                        "question": "Does she have osteoporosis?",
+                    }
+                )
+            )
+            refused = agora(*calls, "--input", str(question), env=market.env)
+            assert refused.returncode == 6
+            assert "HTTP 403" in refused.stderr
+            assert "does not cover Condition" in refused.stderr
+
+    settled = json.loads(
+        _run(market.env, "market", "settle", out["receipt_file"], "--json")
+    )
+    assert settled["calls_settled"] == 2
+    assert settled["amount"] == str(PRICE * 2)
+
+
+def test_call_needs_the_consumers_key_and_a_reachable_service(
+    market: Market, tmp_path: Path
+) -> None:
+    body = tmp_path / "body.json"
+    body.write_text("{}")
+    calls = ("market", "call", "1", "--input", str(body), "--url")
+    unreachable = agora(
+        *calls, "http://127.0.0.1:9", "--did", market.consumer, env=market.env
+    )
+    assert unreachable.returncode == 6
+    assert "cannot reach the service" in unreachable.stderr
+
+    stranger = "did:ethr:0x776562337079:0x000000000000000000000000000000000000dEaD"
+    no_key = agora(*calls, "http://127.0.0.1:9", "--did", stranger, env=market.env)
+    assert no_key.returncode == 8
+    assert "holds no key" in no_key.stderr
