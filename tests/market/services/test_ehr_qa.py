@@ -247,3 +247,25 @@ def test_malformed_questions_are_unprocessable(clinic: Clinic) -> None:
     _refused(clinic, "x" * 501, 422, "at most 500")
     _refused(clinic, "What was her last?", 422, "names nothing")
     _refused(clinic, "Does she have diabetes?", 422, "did:ethr", patient="did:web:x")
+
+
+def test_a_search_reads_only_what_the_grant_covers(clinic: Clinic) -> None:
+    conditions_only = clinic.grant_from(clinic.patient, Category.CONDITION)
+    status, payload = clinic.ask("ankle sprain", grant=conditions_only)
+    assert status == 200
+    answer = _answer(payload)
+    assert answer["intent"] == "search"
+    assert answer["concept"] == "Sprain of ankle"
+    sources = answer["sources"]
+    assert isinstance(sources, list) and sources
+    assert {source["resource_type"] for source in sources} == {"Condition"}
+
+    immunizations_only = clinic.grant_from(clinic.patient, Category.IMMUNIZATION)
+    status, payload = clinic.ask("ankle sprain", grant=immunizations_only)
+    assert status == 200
+    sources = _answer(payload)["sources"]
+    assert isinstance(sources, list)
+    assert {source["resource_type"] for source in sources} == {"Immunization"}
+
+    devices_only = clinic.grant_from(clinic.patient, Category.DEVICE)
+    _refused(clinic, "ankle sprain", 403, "does not cover", grant=devices_only)
