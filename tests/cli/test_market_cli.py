@@ -12,6 +12,7 @@ import pytest
 
 from agora.health.fhir import load_bundle
 from agora.health.qa import PatientRecord, QaEngine, shared_embedder
+from agora.health.qa.service import EhrQaService
 from agora.identity.did_ethr import ethr_did, parse_ethr_did
 from agora.identity.keys import KeyType, ethereum_address
 from agora.identity.wallet import Wallet
@@ -28,7 +29,6 @@ from agora.ledger import (
 )
 from agora.ledger.local import LocalLedger
 from agora.market.services import CallAuthenticator, Meter, create_service_app
-from agora.market.services.ehr_qa import EhrQaService
 from agora.market.services.receipts import SignedReceipt
 from agora.market.services.server import serving
 from agora.settings import Settings

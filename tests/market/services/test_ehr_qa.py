@@ -12,10 +12,10 @@ from fastapi.testclient import TestClient
 
 from agora.health.fhir import load_bundle
 from agora.health.qa import PatientRecord, QaEngine, shared_embedder
+from agora.health.qa.service import EhrQaService
 from agora.identity.did_ethr import ethr_did
 from agora.ledger import Category, GrantId, grantee_hash, purpose_code
 from agora.market.services import CallAuthenticator, Meter, create_service_app
-from agora.market.services.ehr_qa import EhrQaService
 from agora.settings import load_settings
 
 from .support import FUNDS, PRICE, Caller, Deployed

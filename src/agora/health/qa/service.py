@@ -1,11 +1,16 @@
 """EHR question answering as a service, under the patient's consent.
 
+The application's handler for the market's service runtime
+(:func:`agora.market.services.create_service_app`), as the layers go: the
+application uses the market, not the other way round.
+
 Input: JSON ``{"patient": <DID>, "grant": <Consent grant id>, "question":
 <text>}``. The service answers only when grant ``grant`` on ``Consent`` is
 active (unrevoked, unexpired, read from chain on every call), is owned by
 the patient's account, names the caller's ``did:ethr`` as grantee, and
-covers by category every resource type the question reads; otherwise 403
-and the question is not looked at further. A grant scoped by a records
+covers by category every resource type the question reads (a search reads
+those of its types the grant covers); otherwise 403 and the question is not
+looked at further. A grant scoped by a records
 root alone covers nothing here: the service cannot tell, without the
 patient's proofs, which records it names. Then an unknown patient is 404.
 The answer cites each resource it came from (type and id).
@@ -18,7 +23,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agora.health.qa import Intent, PatientRecord, QaEngine, QuestionError, classify
+from agora.health.qa.engine import Intent, QaEngine, QuestionError, classify
+from agora.health.qa.record import PatientRecord
 from agora.ledger import Category, ConsentClient, GrantId, LedgerError, grantee_hash
 from agora.ledger.errors import NotFoundError
 from agora.market.services.errors import (
