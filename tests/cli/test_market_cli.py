@@ -33,7 +33,7 @@ from agora.market.services.receipts import SignedReceipt
 from agora.market.services.server import serving
 from agora.settings import Settings
 
-from .support import agora
+from .support import DATA_DIR, agora
 
 PASSWORD = "pw-for-tests"
 PRICE = tokens(1)
@@ -217,7 +217,7 @@ def test_call_asks_under_consent_and_keeps_a_receipt_that_settles(
     market: Market, tmp_path: Path
 ) -> None:
     settings = Settings(state_dir=Path(market.env["AGORA_STATE_DIR"]))
-    bundle = settings.data_dir / "fhir" / "adult" / "1090122-bundle.json"
+    bundle = DATA_DIR / "fhir" / "adult" / "1090122-bundle.json"
     question = tmp_path / "question.json"
     with LocalLedger.open(settings) as ledger:
         chain, deployment = ledger.chain, ledger.deployment

@@ -3,8 +3,10 @@ cite their resources, only under the patient's active consent grant, and
 every refusal (403 consent, 404 patient, 422 question) uncharged."""
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from eth_account.signers.local import LocalAccount
@@ -16,11 +18,15 @@ from agora.health.qa.service import EhrQaService
 from agora.identity.did_ethr import ethr_did
 from agora.ledger import Category, GrantId, grantee_hash, purpose_code
 from agora.market.services import CallAuthenticator, Meter, create_service_app
-from agora.settings import load_settings
 
 from .support import FUNDS, PRICE, Caller, Deployed
 
-BUNDLE = load_settings().data_dir / "fhir" / "adult" / "1090122-bundle.json"
+DATA_DIR = Path(
+    os.environ.get(
+        "AGORA_DATA_DIR", Path(__file__).parents[3].parent / "shared" / "data"
+    )
+)
+BUNDLE = DATA_DIR / "fhir" / "adult" / "1090122-bundle.json"
 """A woman born 1958: alendronic acid, osteoporosis, a flu shot in 2023."""
 
 EVERYTHING = (
