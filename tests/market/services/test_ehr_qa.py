@@ -2,6 +2,7 @@
 cite their resources, only under the patient's active consent grant, and
 every refusal (403 consent, 404 patient, 422 question) uncharged."""
 
+import io
 import json
 import os
 from collections.abc import Iterator
@@ -15,9 +16,17 @@ from fastapi.testclient import TestClient
 from agora.health.fhir import load_bundle
 from agora.health.qa import PatientRecord, QaEngine, shared_embedder
 from agora.health.qa.service import EhrQaService
+from agora.health.qa.vault import record_from_share
 from agora.identity.did_ethr import ethr_did
-from agora.ledger import Category, GrantId, grantee_hash, purpose_code
+from agora.ledger import Category, GrantId, Role, grantee_hash, purpose_code
 from agora.market.services import CallAuthenticator, Meter, create_service_app
+from agora.vault.blockstore import BlockStore
+from agora.vault.errors import GrantRevokedError
+from agora.vault.objects import put_encrypted
+from agora.vault.proxy import ProxyService
+from agora.vault.scope import RecordId as VaultRecordId
+from agora.vault.scope import Scope
+from agora.vault.sharing import GranteeKeys, OwnerKeys, SharedRecord, revoke, share
 
 from .support import FUNDS, PRICE, Caller, Deployed
 
@@ -275,3 +284,69 @@ def test_a_search_reads_only_what_the_grant_covers(clinic: Clinic) -> None:
 
     devices_only = clinic.grant_from(clinic.patient, Category.DEVICE)
     _refused(clinic, "ankle sprain", 403, "does not cover", grant=devices_only)
+
+
+@pytest.fixture
+def rolled_back(deployed: Deployed) -> Iterator[Deployed]:
+    snapshot = deployed.chain.snapshot()
+    yield deployed
+    deployed.chain.revert(snapshot)
+
+
+def test_the_record_comes_from_the_patients_vault_under_a_share(
+    rolled_back: Deployed, engine: QaEngine, tmp_path: Path
+) -> None:
+    deployed = rolled_back
+    chain, ledger = deployed.chain, deployed.ledger
+    store = BlockStore(tmp_path / "vault")
+    proxies = []
+    for number in range(3):
+        account = chain.new_account(f"proxy-{number}")
+        ledger.consortium.add_member(
+            account.address, f"proxy-{number}", Role.PROXY, account=deployed.admin
+        )
+        proxies.append(ProxyService(account=account, ledger=ledger, store=store))
+
+    # The patient's medications and conditions, encrypted into the vault.
+    patient = OwnerKeys.generate(chain.new_account("patient"))
+    wanted = {"MedicationRequest", "Condition"}
+    records = [
+        SharedRecord(
+            record_id=VaultRecordId(resource.record_id),
+            category=Category.of(resource.resource_type),
+            envelope=put_encrypted(
+                store, io.BytesIO(resource.canonical), patient.public_key
+            ),
+        )
+        for resource in load_bundle(BUNDLE).resources
+        if resource.resource_type in wanted
+    ]
+    operator = GranteeKeys.generate()
+    shared = share(
+        ledger,
+        patient,
+        grantee=operator.did,
+        grantee_key=operator.public_key,
+        scope=Scope(categories=Category.MEDICATION_REQUEST | Category.CONDITION),
+        purpose="question answering",
+        expiry=chain.now() + 3600,
+        proxies=proxies,
+        records=records,
+    )
+    reachable = {proxy.address: proxy for proxy in proxies}
+
+    record = record_from_share(store, shared, operator, proxies=reachable)
+    answer = engine.answer(record, "What medications is she taking?")
+    assert answer.answer == "Alendronic acid 10 MG Oral Tablet"
+    assert answer.sources == [
+        {
+            "resource_type": "MedicationRequest",
+            "id": "c9153b9b-e9c2-60b4-80c6-1f350e3b4d98",
+        }
+    ]
+    assert engine.answer(record, "Does she have osteoporosis?").answer == "yes"
+
+    # Revoked, the vault gives the operator nothing more.
+    revoke(ledger, patient, shared.grant_id)
+    with pytest.raises(GrantRevokedError):
+        record_from_share(store, shared, operator, proxies=reachable)
