@@ -303,3 +303,26 @@ def test_call_needs_the_consumers_key_and_a_reachable_service(
     no_key = agora(*calls, "http://127.0.0.1:9", "--did", stranger, env=market.env)
     assert no_key.returncode == 8
     assert "holds no key" in no_key.stderr
+
+
+def test_without_a_consortium_the_commands_say_how_to_set_one_up(
+    tmp_path: Path,
+) -> None:
+    env = {"AGORA_STATE_DIR": str(tmp_path), "AGORA_WALLET_PASSWORD": PASSWORD}
+    for command in (
+        ("market", "services", "--json"),
+        (
+            "market",
+            "call",
+            "1",
+            "--url",
+            "http://127.0.0.1:9",
+            "--did",
+            "did:ethr:0x1:0x000000000000000000000000000000000000dEaD",
+            "--input",
+            "-",
+        ),
+    ):
+        refused = agora(*command, env=env)
+        assert refused.returncode == 3, refused.stderr
+        assert "agora ledger init" in refused.stderr
