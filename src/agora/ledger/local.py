@@ -14,7 +14,7 @@ import os
 import shutil
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from eth_account import Account as AccountFactory
 from eth_typing import ChecksumAddress
@@ -81,17 +81,44 @@ class LocalLedger:
         return cls(chain, deployment, admin)
 
     @classmethod
-    def open(cls, settings: Settings) -> Self:
-        """Reopen the consortium :meth:`init` set up."""
-        folder = cls.folder(settings)
+    def addresses(cls, settings: Settings) -> tuple[int, dict[str, ChecksumAddress]]:
+        """The chain id and contract addresses :meth:`init` recorded, read
+        without connecting: for a process that signs for the consortium's
+        contracts (EIP-712 receipts) while another holds the chain."""
+        record = cls._record(cls.folder(settings))
         try:
-            record = json.loads((folder / "deployment.json").read_text())
-            admin_key = (folder / "admin.key").read_text().strip()
+            return int(record["chain_id"]), dict(record["addresses"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigurationError(
+                f"{cls.folder(settings)} is damaged: {exc}"
+            ) from exc
+
+    @staticmethod
+    def _record(folder: Path) -> dict[str, Any]:
+        try:
+            record: dict[str, Any] = json.loads(
+                (folder / "deployment.json").read_text()
+            )
         except FileNotFoundError:
             raise ConfigurationError(
                 f"no consortium in {folder}: run `agora ledger init` first"
             ) from None
         except (OSError, ValueError) as exc:
+            raise ConfigurationError(f"{folder} is damaged: {exc}") from exc
+        return record
+
+    @classmethod
+    def open(cls, settings: Settings) -> Self:
+        """Reopen the consortium :meth:`init` set up."""
+        folder = cls.folder(settings)
+        record = cls._record(folder)
+        try:
+            admin_key = (folder / "admin.key").read_text().strip()
+        except FileNotFoundError:
+            raise ConfigurationError(
+                f"no consortium in {folder}: run `agora ledger init` first"
+            ) from None
+        except OSError as exc:
             raise ConfigurationError(f"{folder} is damaged: {exc}") from exc
 
         chain = connect(settings, journal=folder / "chain.journal")

@@ -3,33 +3,18 @@ receipts the consumer signs, settlement on chain, and every refusal."""
 
 import io
 import json
-import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import httpx
 import numpy as np
 import pytest
-from eth_account.signers.local import LocalAccount
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from PIL import Image
 
 from agora.health.xray import build_model
 from agora.identity.did_ethr import ethr_did
-from agora.ledger import (
-    Chain,
-    Deployment,
-    Receipt,
-    Role,
-    ServiceMarketClient,
-    build_contracts,
-    connect,
-    deploy,
-    label_set_hash,
-    modality_hash,
-    tokens,
-)
+from agora.ledger import Receipt
 from agora.market.services import (
     CallAuthenticator,
     Meter,
@@ -38,100 +23,8 @@ from agora.market.services import (
 )
 from agora.market.services.pneumonia import PneumoniaService
 from agora.market.services.server import serving
-from agora.settings import Settings
 
-PRICE = tokens(1)
-CALLS_FUNDED = 3
-
-
-@dataclass
-class Deployed:
-    chain: Chain
-    ledger: Deployment
-    admin: LocalAccount
-    buyer: LocalAccount
-    service_id: int
-
-
-@pytest.fixture(scope="module")
-def deployed() -> Deployed:
-    settings = Settings(chain_url=None)
-    chain = connect(settings)
-    admin = chain.new_account("admin")
-    ledger = deploy(chain, admin, artifacts=build_contracts(settings))
-    buyer = chain.new_account("buyer")
-    hospital = chain.new_account("hospital")
-    ledger.consortium.add_member(
-        buyer.address, "Buyer", Role.BUYER | Role.COORDINATOR, account=admin
-    )
-    ledger.consortium.add_member(hospital.address, "H", Role.HOSPITAL, account=admin)
-    market = ledger.data_market
-    ledger.token.mint(buyer.address, tokens(10), account=admin)
-    ledger.token.approve(market.address, tokens(10), account=buyer)
-    xray, labels = modality_hash("xray"), label_set_hash(["normal", "pneumonia"])
-    dataset = market.register_dataset(
-        modality=xray, label_set=labels, samples=500, schema_cid="s", account=hospital
-    )
-    job = market.post_job(
-        spec_cid="spec",
-        modality=xray,
-        label_set=labels,
-        min_samples=10,
-        reward=tokens(10),
-        min_providers=1,
-        max_providers=1,
-        deadline=chain.now() + 3600,
-        coordinator=buyer.address,
-        account=buyer,
-    )
-    market.apply(job, dataset, account=hospital)
-    market.start_job(job, account=buyer)
-    market.commit_round(
-        job,
-        1,
-        updates_root=bytes(range(1, 33)),
-        aggregate_hash=bytes(range(2, 34)),
-        account=buyer,
-    )
-    market.finalize(job, [10_000], account=buyer)
-    service_id = ledger.service_market.list_service(
-        "bafy-model", PRICE, 3000, job, account=buyer
-    )
-    return Deployed(chain, ledger, admin, buyer, service_id)
-
-
-@dataclass
-class Caller:
-    account: LocalAccount
-    did: str
-    client: TestClient
-    service_id: int
-    services: ServiceMarketClient
-    last_receipt: dict[str, int] | None = None
-
-    def call(
-        self,
-        body: bytes,
-        content_type: str,
-        *,
-        sign_last: bool = True,
-        tamper: bool = False,
-    ) -> tuple[int, dict[str, object]]:
-        signed = sign_call(
-            self.service_id, self.did, self.account, body, nonce=secrets.token_hex(8)
-        )
-        headers = {**signed.headers(), "Content-Type": content_type}
-        if tamper:
-            headers["X-Agora-Signature"] = headers["X-Agora-Signature"][:-4] + "0000"
-        if sign_last and self.last_receipt is not None:
-            receipt = Receipt(**self.last_receipt)  # type: ignore[arg-type]
-            signature = self.services.sign(receipt, self.account)
-            headers["X-Agora-Receipt-Signature"] = signature.hex()
-        response = self.client.post("/v1/call", content=body, headers=headers)
-        payload = response.json()
-        if response.status_code == 200:
-            self.last_receipt = payload["receipt"]
-        return response.status_code, payload
+from .support import CALLS_FUNDED, FUNDS, PRICE, Caller, Deployed
 
 
 @pytest.fixture
@@ -139,11 +32,9 @@ def caller(deployed: Deployed) -> Iterator[Caller]:
     snapshot = deployed.chain.snapshot()
     ledger = deployed.ledger
     account = deployed.chain.new_account("clinic")
-    ledger.token.mint(account.address, PRICE * CALLS_FUNDED, account=deployed.admin)
-    ledger.token.approve(
-        ledger.service_market.address, PRICE * CALLS_FUNDED, account=account
-    )
-    ledger.service_market.deposit(PRICE * CALLS_FUNDED, account=account)
+    ledger.token.mint(account.address, FUNDS, account=deployed.admin)
+    ledger.token.approve(ledger.service_market.address, FUNDS, account=account)
+    ledger.service_market.deposit(FUNDS, account=account)
     app = create_service_app(
         PneumoniaService(build_model(seed=0), threshold=0.5),
         authenticator=CallAuthenticator(deployed.service_id, ledger.did_registry),

@@ -148,6 +148,14 @@ class ServiceMarketClient(ContractClient):
     def withdraw(self, *, account: Account) -> TxHash:
         return self._send(account, self.contract.functions.withdraw())
 
+    def service_count(self) -> int:
+        """How many services were ever listed; the newest id."""
+        return int(self._call(self.contract.functions.serviceCount()))
+
+    def services(self) -> list[Service]:
+        """Every service ever listed, delisted ones included, oldest first."""
+        return [self.service(i) for i in range(1, self.service_count() + 1)]
+
     def service(self, service_id: int) -> Service:
         provider, cid, price, share, job, active = self._call(
             self.contract.functions.services(service_id)

@@ -96,7 +96,7 @@ class CallAuthenticator:
     ) -> None:
         self.service_id = service_id
         self._registry = registry
-        self._chain_id = registry.chain.chain_id
+        self.chain_id = registry.chain.chain_id
         self._clock = clock
         self._owner_ttl_s = owner_ttl_s
         self._owners: dict[ChecksumAddress, tuple[ChecksumAddress, float]] = {}
@@ -123,7 +123,7 @@ class CallAuthenticator:
             chain_id, identity = parse_ethr_did(did)
         except InvalidDidError as exc:
             raise UnauthenticatedCallError(f"X-Agora-DID: {exc}") from None
-        if chain_id != self._chain_id:
+        if chain_id != self.chain_id:
             raise UnauthenticatedCallError("X-Agora-DID is a DID of another chain")
         if not 8 <= len(nonce) <= 128:
             raise UnauthenticatedCallError("X-Agora-Nonce must be 8 to 128 characters")

@@ -37,6 +37,18 @@ class UnusableInputError(ServiceCallError):
     status = 422
 
 
+class ConsentRequiredError(ServiceCallError):
+    """No active consent grant from the data's owner covers the call."""
+
+    status = 403
+
+
+class UnknownSubjectError(ServiceCallError):
+    """The input names someone or something the service does not hold."""
+
+    status = 404
+
+
 class UnknownServiceError(ServiceCallError):
     """No such service is listed, or it was delisted."""
 

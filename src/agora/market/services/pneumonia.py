@@ -17,6 +17,7 @@ from torch import nn
 
 from agora.health.xray import ImageSplit, predict_proba
 from agora.market.services.errors import UnusableInputError
+from agora.market.services.runtime import Caller
 
 SIDE = 28
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
@@ -38,7 +39,10 @@ class PneumoniaService:
         self._model = model.eval()
         self.threshold = threshold
 
-    def answer(self, body: bytes, content_type: str) -> dict[str, Any]:
+    def answer(
+        self, body: bytes, content_type: str, *, caller: Caller
+    ) -> dict[str, Any]:
+        del caller  # anyone with a deposit may ask
         pixels = self.pixels(body, content_type)
         split = ImageSplit(pixels[np.newaxis], np.zeros(1, dtype=np.int64))
         probability = float(predict_proba(self._model, split)[0])

@@ -7,24 +7,39 @@ the previous answer carried (:mod:`agora.market.services.metering`). The
 answer holds the service's output, the receipt for the new count, and how
 long authentication, metering and inference took. Refusals are JSON
 ``{"error", "message"}`` with 401 (unsigned, stale, replayed or wrongly
-signed), 402 (deposit would run out, last receipt unsigned), 409 (a receipt
-signature that is not the caller's), 404 (service not listed) or 422 (input
-the service cannot use). ``GET /v1/info`` describes the service.
+signed), 402 (deposit would run out, last receipt unsigned), 403 (the
+service's own refusal: no consent), 409 (a receipt signature that is not the
+caller's), 404 (service not listed, or what the input names unknown) or 422
+(input the service cannot use). A refused call is not counted.
+``GET /v1/info`` describes the service.
 """
 
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any, Protocol
 
+from eth_typing import ChecksumAddress
 from fastapi import FastAPI, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from agora.identity.did_ethr import ethr_did
+from agora.identity.document import Did
 from agora.market.services.auth import CallAuthenticator
 from agora.market.services.errors import BadReceiptError, ServiceCallError
 from agora.market.services.metering import Meter
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who a call is from: the authenticated consumer's address and its
+    ``did:ethr`` on this chain, as grants name their grantees."""
+
+    address: ChecksumAddress
+    did: Did
 
 
 class ServiceHandler(Protocol):
@@ -35,8 +50,11 @@ class ServiceHandler(Protocol):
     accepts: tuple[str, ...]
     """Content types of the inputs it takes."""
 
-    def answer(self, body: bytes, content_type: str) -> dict[str, Any]:
-        """The output for ``body``; raises :class:`UnusableInputError`."""
+    def answer(
+        self, body: bytes, content_type: str, *, caller: Caller
+    ) -> dict[str, Any]:
+        """The output for ``body``; raises a :class:`ServiceCallError`
+        (:class:`UnusableInputError`, …)."""
         ...
 
 
@@ -81,7 +99,7 @@ def create_service_app(
         version="1",
     )
     refusals: dict[int | str, dict[str, Any]] = {
-        status: {"model": ErrorOut} for status in (401, 402, 404, 409, 422)
+        status: {"model": ErrorOut} for status in (401, 402, 403, 404, 409, 422)
     }
 
     @app.exception_handler(ServiceCallError)
@@ -136,7 +154,8 @@ def create_service_app(
 
         content_type = request.headers.get("content-type", "").split(";")[0].strip()
         try:
-            answer = handler.answer(body, content_type)
+            caller = Caller(consumer, ethr_did(authenticator.chain_id, consumer))
+            answer = handler.answer(body, content_type, caller=caller)
         except BaseException:
             meter.release(consumer)
             raise
