@@ -37,6 +37,12 @@ def test_quick_demo_trains_pays_and_decides(tmp_path: Path) -> None:
     assert all(p["payout"] > 0 for p in providers)
     assert sum(p["payout"] for p in providers) + result["refund"] == result["escrow"]
     assert result["escrow"] == 1_000 * 10**18
+    # Every platform checked its own receipt against each on-chain root.
+    assert result["inclusion_proofs_verified"] == 3 * 3
+    assert all(
+        len(r["updates_root"]) == 66 and len(r["accepted"]) == 3
+        for r in result["round_details"]
+    )
 
     # Every applicant decided, with reasons; each story shows its rule.
     applications = {a["applicant"]: a for a in result["applications"]}

@@ -59,7 +59,7 @@ from agora.lending.credit_job import (
 )
 from agora.lending.decision import LendingPolicy
 from agora.lending.walkthrough import walk_through
-from agora.market.jobs import JobOutcome, TrainingMarket
+from agora.market.jobs import JobOutcome, TrainingMarket, verify_receipts
 from agora.settings import Settings
 from agora.vault.blockstore import BlockStore
 
@@ -142,6 +142,7 @@ def run_lending_demo(
             reward=tokens(REWARD_TOKENS),
         )
         outcome, coordinator = _train(plan, consortium, market, data, console, options)
+        receipts = verify_receipts(consortium.ledger, outcome)
         console.print("Training the centralised baseline (same model, same epochs)…")
         central_started = time.perf_counter()
         central = train_baseline(data, plan)
@@ -156,6 +157,7 @@ def run_lending_demo(
             "centralised": predict_proba(central, test_inputs),
         }
         result.update(_credit_result(options, outcome, coordinator, data, curves))
+        result["inclusion_proofs_verified"] = receipts
         result["centralized"] = {
             "test_auc": auc(test_labels, curves["centralised"]),
             "train_seconds": central_seconds,
@@ -453,6 +455,8 @@ def _print_summary(console: Console, result: dict[str, Any], out: Path) -> None:
 
     refused = sum(check["refused_as_expected"] for check in result["refusals"])
     console.print(
+        f"{result['inclusion_proofs_verified']} inclusion proofs checked by the "
+        "platforms against the on-chain roots. "
         f"Walk-through: {refused}/{len(result['refusals'])} attacks refused as "
         f"expected. Wall time {result['wall_s']:.0f} s. "
         f"Wrote {out / 'result.json'} and {out / 'report.html'}"
