@@ -434,14 +434,17 @@ def _print_summary(console: Console, result: dict[str, Any], out: Path) -> None:
     )
 
     decisions = Table(title=f"Loan applications to {APPLY_TO}")
-    for column in ("applicant", "story", "decision", "other lenders", "fraud list"):
-        decisions.add_column(column)
-    decisions.add_column("P(default)", justify="right")
+    decisions.add_column("applicant", no_wrap=True)
+    decisions.add_column("story")
+    decisions.add_column("decision", overflow="fold", min_width=14)
+    decisions.add_column("other\nlenders", justify="right")
+    decisions.add_column("fraud")
+    decisions.add_column("P(def.)", justify="right")
     for a in result["applications"]:
         verdict = (
             "[green]approved[/]"
             if a["decision"] == "approved"
-            else f"[red]declined[/] ({', '.join(a['declined_by'])})"
+            else f"[red]declined[/]: {', '.join(a['declined_by'])}"
         )
         decisions.add_row(
             a["applicant"],
