@@ -9,6 +9,12 @@ standardisation, which is fitted from the platforms' summed moments
 (:func:`fit_encoder`), never from pooled rows. :class:`CreditNet` is trained
 with :func:`train_local` per platform and round; :func:`train_centralized`
 runs the same schedule on the pooled rows as the baseline.
+
+The defaults form the measured recipe: 20 rounds of one local epoch with
+:class:`CreditTrainConfig`'s defaults on :data:`DEFAULT_SHARES`. Over seeds
+0-3 and 7 the federated model scored test AUC 0.769-0.786 (mean 0.779), its
+centralised baseline 0.772-0.786 (mean 0.779), and gradient boosting on the
+same rows 0.767-0.784; see ``benchmarks/README.md``.
 """
 
 from agora.lending.credit.data import (
