@@ -141,7 +141,9 @@ def run_lending_demo(
             seed=options.seed,
             reward=tokens(REWARD_TOKENS),
         )
-        outcome, coordinator = _train(plan, consortium, market, data, console, options)
+        outcome, coordinator = _train(
+            plan, consortium, market, data, console, data_dir=options.data_dir
+        )
         receipts = verify_receipts(consortium.ledger, outcome)
         console.print("Training the centralised baseline (same model, same epochs)…")
         central_started = time.perf_counter()
@@ -196,7 +198,8 @@ def _train(
     market: TrainingMarket,
     data: CreditData,
     console: Console,
-    options: LendingDemoOptions,
+    *,
+    data_dir: Path,
 ) -> tuple[JobOutcome, CreditCoordinator]:
     """Post and run the credit job with a live progress bar."""
     columns = (
@@ -215,7 +218,7 @@ def _train(
         )
 
     with Progress(*columns, console=console) as progress:
-        task = progress.add_task("rounds", total=options.rounds, status="starting")
+        task = progress.add_task("rounds", total=plan.rounds, status="starting")
 
         def on_round(record: RoundRecord) -> None:
             status = (
@@ -229,7 +232,7 @@ def _train(
             market,
             data,
             plan,
-            data_dir=options.data_dir,
+            data_dir=data_dir,
             on_posted=posted,
             on_round=on_round,
         )
