@@ -112,7 +112,7 @@ def test_removed_member_loses_every_role_and_may_return(market: Market) -> None:
     assert not consortium.is_member(hospital.address)
     assert not consortium.has_role(hospital.address, Role.HOSPITAL)
     assert consortium.member(hospital.address).name == "hospital-0"
-    with reverts("datamarket: caller is not a hospital"):
+    with reverts("datamarket: caller is not a data provider"):
         market.register(hospital)
     with reverts("consortium: not a member"):
         consortium.remove_member(hospital.address, account=market.admin)

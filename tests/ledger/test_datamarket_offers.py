@@ -8,6 +8,7 @@ from agora.ledger import (
     JobId,
     JobState,
     NotFoundError,
+    Role,
     label_set_hash,
     modality_hash,
     tokens,
@@ -36,11 +37,25 @@ def test_register_dataset_records_the_offer(market: Market) -> None:
         market.ledger.data_market.dataset(DatasetId(3))
 
 
-def test_only_hospitals_register_datasets(market: Market) -> None:
-    with reverts("datamarket: caller is not a hospital"):
+def test_only_data_providers_register_datasets(market: Market) -> None:
+    with reverts("datamarket: caller is not a data provider"):
         market.register(market.buyer)
-    with reverts("datamarket: caller is not a hospital"):
+    with reverts("datamarket: caller is not a data provider"):
         market.register(market.outsider)
+
+
+def test_a_lending_platform_offers_data_and_applies(market: Market) -> None:
+    # The lending application's credit job: platforms are data providers too.
+    platform = market.outsider
+    market.ledger.consortium.add_member(
+        platform.address, "platform", Role.PLATFORM, account=market.admin
+    )
+    job_id = market.post_job()
+
+    dataset_id = market.register(platform)
+    market.ledger.data_market.apply(job_id, dataset_id, account=platform)
+
+    assert market.ledger.data_market.providers(job_id) == [platform.address]
 
 
 @pytest.mark.parametrize(
@@ -144,7 +159,7 @@ def test_only_the_dataset_owner_applies(market: Market) -> None:
 
     with reverts("datamarket: caller does not own dataset"):
         market.ledger.data_market.apply(job_id, dataset_id, account=market.hospitals[1])
-    with reverts("datamarket: caller is not a hospital"):
+    with reverts("datamarket: caller is not a data provider"):
         market.ledger.data_market.apply(job_id, dataset_id, account=market.buyer)
     with reverts("datamarket: no such dataset"):
         market.ledger.data_market.apply(

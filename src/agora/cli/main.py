@@ -105,16 +105,44 @@ def demo_health(
 
 @demo_app.command("lending")
 def demo_lending(
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder with credit_default_taiwan.csv (default: AGORA_DATA_DIR)."
+        ),
+    ] = None,
     out: Annotated[
         Path, typer.Option(help="Where result.json and report.html go.")
     ] = Path("out/lending"),
+    rounds: Annotated[
+        int | None,
+        typer.Option(min=1, max=200, help="Federated rounds [default: 20; quick: 3]."),
+    ] = None,
+    local_epochs: Annotated[
+        int | None, typer.Option(min=1, max=50, help="Epochs per round [default: 1].")
+    ] = None,
+    seed: Annotated[
+        int, typer.Option(min=0, max=2**31 - 1, help="Seed of split, init, training.")
+    ] = 7,
+    quick: Annotated[
+        bool, typer.Option(help="Smoke configuration: 3 rounds unless given.")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Joint lending: a borrower applies with verifiable credentials."""
-    from agora.lending.demo import run_lending_demo
+    """Joint lending: credentials, multi-lending checks, a federated credit model."""
+    from agora.lending.demo import LendingDemoOptions, run_lending_demo
 
     with failing_cleanly(as_json=as_json):
-        run_lending_demo(out, load_settings(), Console())
+        settings = settings_with(data_dir=data_dir)
+        options = LendingDemoOptions.create(
+            settings.data_dir,
+            out,
+            rounds=rounds,
+            local_epochs=local_epochs,
+            seed=seed,
+            quick=quick,
+        )
+        run_lending_demo(options, settings, Console())
 
 
 @ledger_app.command("build")

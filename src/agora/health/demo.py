@@ -59,7 +59,7 @@ from agora.health.xray_job import (
 )
 from agora.ledger import Account, JobId, Role, connect, deploy, tokens
 from agora.ledger.model import TOKEN_DECIMALS
-from agora.market.jobs import JobOutcome, TrainingMarket, verify_committed_inclusion
+from agora.market.jobs import JobOutcome, TrainingMarket, verify_receipts
 from agora.market.spec import DatasetSchema, TrainingJobSpec
 from agora.settings import Settings
 from agora.vault.blockstore import BlockStore
@@ -150,7 +150,7 @@ def run_health_demo(
     posted = _post_job(options, settings, rows, console)
     coordinator = XrayCoordinator(data.val)
     outcome = _train(options, posted, coordinator, console)
-    proofs = _check_inclusion(posted, outcome)
+    proofs = verify_receipts(posted.market.deployment, outcome)
 
     # Final report on the official test split, at the threshold the
     # coordinator picked on its validation split.
@@ -341,30 +341,6 @@ def _train(
             on_round=on_round,
             resources=SimulationResources(),
         )
-
-
-def _check_inclusion(posted: _Posted, outcome: JobOutcome) -> int:
-    """Each hospital checks its own receipts against the on-chain roots.
-
-    The leaf is the hash the hospital computed on its side before sending
-    (its receipt), not the coordinator's; only the audit path comes from
-    the coordinator, and the root comes from the chain.
-    """
-    checked = 0
-    for record in outcome.rounds:
-        for update in record.accepted:
-            if update.provider_digest is None:
-                continue
-            _, proof = record.proof_for(update.provider.index)
-            verify_committed_inclusion(
-                posted.market.deployment,
-                posted.job_id,
-                record.server_round,
-                update.provider_digest,
-                proof,
-            )
-            checked += 1
-    return checked
 
 
 def _scores(

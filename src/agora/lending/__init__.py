@@ -1,7 +1,10 @@
 """Joint lending risk control: loan applications with verifiable credentials.
 
 See :mod:`agora.lending.application` for the flow and
-:mod:`agora.lending.walkthrough` for it run end to end on the embedded ledger.
+:mod:`agora.lending.walkthrough` for it run end to end on the embedded ledger;
+:mod:`agora.lending.risk` for the joint checks between platforms,
+:mod:`agora.lending.credit` and :mod:`agora.lending.credit_job` for the credit
+model they train together, and :mod:`agora.lending.demo` for all of it at once.
 """
 
 from agora.lending.application import (

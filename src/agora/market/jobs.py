@@ -240,3 +240,30 @@ def verify_committed_inclusion(
     """
     committed = deployment.data_market.round_commitment(job_id, server_round)
     verify_inclusion(leaf, proof, committed.updates_root)
+
+
+def verify_receipts(deployment: Deployment, outcome: JobOutcome) -> int:
+    """Every provider checks its own receipts against the on-chain roots;
+    returns the number of updates checked.
+
+    The leaf is the hash the provider computed on its side before sending
+    (its receipt), not the coordinator's; only the audit path comes from
+    the coordinator, and the root comes from the chain. Raises
+    :class:`~agora.federated.errors.InclusionProofError` on the first
+    update that is not where the coordinator says.
+    """
+    checked = 0
+    for record in outcome.rounds:
+        for update in record.accepted:
+            if update.provider_digest is None:
+                continue
+            _, proof = record.proof_for(update.provider.index)
+            verify_committed_inclusion(
+                deployment,
+                outcome.job_id,
+                record.server_round,
+                update.provider_digest,
+                proof,
+            )
+            checked += 1
+    return checked

@@ -48,7 +48,8 @@ class DataMarketClient(ContractClient):
         schema_cid: str,
         account: Account,
     ) -> DatasetId:
-        """Offer a dataset's metadata; ``account`` must hold the HOSPITAL role.
+        """Offer a dataset's metadata; ``account`` must hold the HOSPITAL or
+        PLATFORM role (a data provider).
 
         ``modality`` and ``label_set`` come from
         :func:`~agora.ledger.hashing.modality_hash` and

@@ -1,7 +1,8 @@
 # pragma version ~=0.4.3
 """
 @title DataMarket
-@notice Datasets offered by hospitals (metadata only), federated training
+@notice Datasets offered by data providers (hospitals, lending
+        platforms; metadata only), federated training
         jobs with an escrowed reward, on-chain matching of providers to
         jobs, per-round commitments and finalisation that pays each
         provider by contribution weight.
@@ -32,6 +33,7 @@ interface IConsortium:
 HOSPITAL: constant(uint256) = 1
 COORDINATOR: constant(uint256) = 2
 BUYER: constant(uint256) = 4
+PLATFORM: constant(uint256) = 8
 
 MAX_PROVIDERS: public(constant(uint256)) = 16
 BPS: public(constant(uint256)) = 10000
@@ -162,6 +164,14 @@ def _has_role(account: address, role: uint256) -> bool:
 
 @internal
 @view
+def _is_provider(account: address) -> bool:
+    # Hospitals offer X-rays; lending platforms offer their borrowers'
+    # credit histories (the joint credit model of the lending application).
+    return self._has_role(account, HOSPITAL) or self._has_role(account, PLATFORM)
+
+
+@internal
+@view
 def _job(jobId: uint256) -> Job:
     job: Job = self.jobs[jobId]
     assert job.state != 0, "datamarket: no such job"
@@ -179,10 +189,11 @@ def registerDataset(
     modality: bytes32, labelSet: bytes32, samples: uint256, schemaCid: String[128]
 ) -> uint256:
     """
-    @notice Offer a dataset's metadata. Caller must be a hospital.
+    @notice Offer a dataset's metadata. Caller must be a hospital or a
+            lending platform.
     @return The new dataset id (ids start at 1).
     """
-    assert self._has_role(msg.sender, HOSPITAL), "datamarket: caller is not a hospital"
+    assert self._is_provider(msg.sender), "datamarket: caller is not a data provider"
     assert modality != empty(bytes32), "datamarket: empty modality"
     assert labelSet != empty(bytes32), "datamarket: empty label set"
     assert samples > 0, "datamarket: no samples"
@@ -275,7 +286,7 @@ def apply(jobId: uint256, datasetId: uint256):
     job: Job = self._job(jobId)
     assert job.state == OPEN, "datamarket: job not open"
     assert block.timestamp <= job.deadline, "datamarket: deadline passed"
-    assert self._has_role(msg.sender, HOSPITAL), "datamarket: caller is not a hospital"
+    assert self._is_provider(msg.sender), "datamarket: caller is not a data provider"
 
     dataset: Dataset = self.datasets[datasetId]
     assert dataset.owner != empty(address), "datamarket: no such dataset"
