@@ -18,8 +18,8 @@ from agora.cli import health_import
 from agora.cli.blocks import blocks_app
 from agora.cli.common import JsonOption, failing_cleanly, settings_with
 from agora.cli.did import did_app
-from agora.cli.vault import vault_app
 from agora.cli.market import market_app
+from agora.cli.vault import vault_app
 from agora.cli.vc import vc_app
 from agora.cli.wallet import wallet_app
 from agora.settings import load_settings
