@@ -56,6 +56,12 @@ class XrayTrainer:
     config: TrainConfig
     shares: tuple[HospitalShare, ...] = DEFAULT_SHARES
     threads: int = 1
+    max_rows: int | None = None
+    """Train on at most this many of each hospital's rows (a class-stratified
+    draw, for smoke tests); every row when ``None``."""
+    flip_labels: bool = False
+    """Train on flipped labels: the data poisoning of the ``label-flip``
+    attack (:mod:`agora.federated.faults`); never set for an honest job."""
 
     def train(
         self,
@@ -67,7 +73,7 @@ class XrayTrainer:
     ) -> tuple[Arrays, int, float]:
         """Train the global model on this hospital's rows for one round."""
         torch.set_num_threads(self.threads)
-        split = _hospital_splits(self.data_dir, self.seed, self.shares)[partition_id]
+        split = self.split(partition_id)
         model = build_model()
         load_state_arrays(model, arrays)
         stats = train_local(
@@ -79,6 +85,27 @@ class XrayTrainer:
             seed=self.seed * 1_000 + partition_id,
         )
         return dict(state_to_arrays(model)), stats.num_examples, stats.loss
+
+    def split(self, partition_id: int) -> ImageSplit:
+        """The rows this trainer trains hospital ``partition_id`` on."""
+        split = _hospital_splits(self.data_dir, self.seed, self.shares)[partition_id]
+        if self.max_rows is not None and self.max_rows < len(split):
+            rows = stratified_rows(split.labels, self.max_rows, seed=self.seed)
+            split = split.subset(rows)
+        if self.flip_labels:
+            split = ImageSplit(split.images, 1 - split.labels)
+        return split
+
+
+def stratified_rows(labels: np.ndarray, count: int, *, seed: int) -> np.ndarray:
+    """``count`` row indices drawn with each class in its share of ``labels``."""
+    rng = np.random.default_rng(seed)
+    picked = []
+    for label in np.unique(labels):
+        rows = np.flatnonzero(labels == label)
+        share = max(1, round(count * len(rows) / len(labels)))
+        picked.append(rng.choice(rows, size=min(share, len(rows)), replace=False))
+    return np.sort(np.concatenate(picked))
 
 
 @dataclass
