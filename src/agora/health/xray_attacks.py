@@ -24,6 +24,7 @@ from sklearn.metrics import roc_auc_score
 from agora.federated.clientapp import LocalTrainer
 from agora.federated.faults import Attack, FaultyTrainer
 from agora.federated.simulation import SimulationResources
+from agora.health.demo import MAX_UPDATE_NORM
 from agora.health.xray import ImageSplit, TrainConfig, load_pneumoniamnist
 from agora.health.xray_job import (
     LABELS,
@@ -35,14 +36,12 @@ from agora.health.xray_job import (
     probabilities,
     stratified_rows,
 )
-from agora.ledger import Role, connect, deploy, tokens
+from agora.ledger import Account, JobId, Role, connect, deploy, tokens
 from agora.market.jobs import JobOutcome, TrainingMarket
 from agora.market.spec import Aggregation, DatasetSchema, TrainingJobSpec
 from agora.settings import Settings
 from agora.vault.blockstore import BlockStore
 
-MAX_UPDATE_NORM = 50.0
-"""The health demo's bound on one update's change."""
 HOSPITALS = ("hospital-a", "hospital-b", "hospital-c")
 
 
@@ -127,7 +126,7 @@ def run_attack_job(
         trainer,
         aggregation=aggregation,
         byzantine=byzantine,
-        label="clean" if attack is None else str(attack),
+        label=f"{attack or 'clean'}-{aggregation}",
     )
     return AttackRun(
         attack, aggregation, outcome, test_auc, time.perf_counter() - started
@@ -145,10 +144,43 @@ def run_xray_job(
     """Run the X-ray job with ``trainer`` (honest or faulty) through the
     market on a fresh embedded ledger; return its outcome and test AUC."""
     data = load_pneumoniamnist(setup.data_dir)
-    honest = honest_trainer(setup)
+    posted = _post_job(setup, aggregation, byzantine, setup.work_dir / label)
 
-    # Fresh ledger and market; the hospitals offer what they will train on.
-    work = setup.work_dir / f"{label}-{aggregation}"
+    # Train, measure contributions, pay; then score on the test split.
+    coordinator = XrayCoordinator(_rows(data.val, setup.eval_rows, setup.seed))
+    outcome = posted.market.run_job(
+        posted.job_id,
+        posted.spec,
+        coordinator=posted.buyer,
+        names=dict(zip((h.address for h in posted.hospitals), HOSPITALS, strict=True)),
+        trainer=trainer,
+        initial=initial_model(setup.seed),
+        utility=coordinator.utility,
+        resources=setup.resources,
+    )
+    test = _rows(data.test, setup.eval_rows, setup.seed)
+    test_auc = float(roc_auc_score(test.labels, probabilities(outcome.model, test)))
+    return outcome, test_auc
+
+
+@dataclass(frozen=True)
+class _Posted:
+    market: TrainingMarket
+    job_id: JobId
+    spec: TrainingJobSpec
+    buyer: Account
+    hospitals: list[Account]
+
+
+def _post_job(
+    setup: AttackSetup,
+    aggregation: Aggregation,
+    byzantine: int | None,
+    work: Path,
+) -> _Posted:
+    """A fresh ledger and market with the job posted and the hospitals
+    matched, each offering the rows it will train on."""
+    honest = honest_trainer(setup)
     chain = connect(Settings(chain_url=None, cache_dir=setup.work_dir / "cache"))
     admin = chain.new_account("admin")
     deployment = deploy(chain, admin)
@@ -201,22 +233,7 @@ def run_xray_job(
             ),
         )
         market.apply(hospital, job_id, dataset)
-
-    # Train, measure contributions, pay; then score on the test split.
-    coordinator = XrayCoordinator(_rows(data.val, setup.eval_rows, setup.seed))
-    outcome = market.run_job(
-        job_id,
-        spec,
-        coordinator=buyer,
-        names=dict(zip((h.address for h in hospitals), HOSPITALS, strict=True)),
-        trainer=trainer,
-        initial=initial_model(setup.seed),
-        utility=coordinator.utility,
-        resources=setup.resources,
-    )
-    test = _rows(data.test, setup.eval_rows, setup.seed)
-    test_auc = float(roc_auc_score(test.labels, probabilities(outcome.model, test)))
-    return outcome, test_auc
+    return _Posted(market, job_id, spec, buyer, hospitals)
 
 
 def _rows(split: ImageSplit, count: int | None, seed: int) -> ImageSplit:
