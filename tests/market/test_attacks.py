@@ -32,6 +32,7 @@ from agora.health.xray_attacks import (
     honest_trainer,
     run_xray_job,
 )
+from agora.health.xray_job import auc_or_chance
 from agora.market.jobs import JobOutcome
 
 DATA_DIR = Path(
@@ -181,3 +182,9 @@ def test_poisoner_earns_least_and_the_escrow_is_conserved(
 def test_dropout_attack_starts_mid_job() -> None:
     assert attack_rounds(Attack.DROPOUT, 10) == frozenset(range(6, 11))
     assert attack_rounds(Attack.SIGN_FLIP, 10) is None
+
+
+def test_a_model_with_non_finite_scores_ranks_at_chance() -> None:
+    labels = np.array([0, 1, 0, 1])
+    assert auc_or_chance(labels, np.array([0.1, 0.9, 0.2, 0.8])) == 1.0
+    assert auc_or_chance(labels, np.array([0.1, np.nan, 0.2, 0.8])) == 0.5

@@ -19,7 +19,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
 
 from agora.federated.clientapp import LocalTrainer
 from agora.federated.faults import Attack, FaultyTrainer
@@ -32,6 +31,7 @@ from agora.health.xray_job import (
     MODEL_NAME,
     XrayCoordinator,
     XrayTrainer,
+    auc_or_chance,
     initial_model,
     probabilities,
     stratified_rows,
@@ -159,7 +159,7 @@ def run_xray_job(
         resources=setup.resources,
     )
     test = _rows(data.test, setup.eval_rows, setup.seed)
-    test_auc = float(roc_auc_score(test.labels, probabilities(outcome.model, test)))
+    test_auc = auc_or_chance(test.labels, probabilities(outcome.model, test))
     return outcome, test_auc
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from sklearn.metrics import roc_auc_score
 
 from agora.federated.arrays import Arrays
 from agora.health.xray import (
@@ -23,7 +24,6 @@ from agora.health.xray import (
     ImageSplit,
     TrainConfig,
     build_model,
-    evaluate,
     load_pneumoniamnist,
     load_state_arrays,
     partition_non_iid,
@@ -117,7 +117,7 @@ class XrayCoordinator:
 
     def utility(self, arrays: Arrays) -> float:
         """Validation AUC of ``arrays``: the contribution game's payoff."""
-        return evaluate(_model_of(arrays), self.val).auc
+        return auc_or_chance(self.val.labels, probabilities(arrays, self.val))
 
     def on_round(self, server_round: int, arrays: Arrays) -> dict[str, float]:
         """Score the global model after a round (round 0: initial model)."""
@@ -135,6 +135,15 @@ def _model_of(arrays: Arrays) -> torch.nn.Module:
     model = build_model()
     load_state_arrays(model, arrays)
     return model
+
+
+def auc_or_chance(labels: np.ndarray, probs: np.ndarray) -> float:
+    """ROC AUC of ``probs``, or 0.5 (chance) when a model gives non-finite
+    scores: a coalition holding a sign-flipped update can carry a negative
+    BatchNorm variance, and such a model ranks nothing."""
+    if not np.isfinite(probs).all():
+        return 0.5
+    return float(roc_auc_score(labels, probs))
 
 
 def probabilities(arrays: Arrays, split: ImageSplit) -> np.ndarray:
