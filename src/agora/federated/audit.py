@@ -157,11 +157,11 @@ class RoundAuditor:
     committer: RoundCommitter
     max_update_norm: float
     clock: Callable[[], float] = time.perf_counter
+    records: list[RoundRecord] = field(default_factory=list)
+    history: list[RoundHistory] = field(default_factory=list)
     aggregation: RobustRule = RobustRule.MEAN
     byzantine: int = 0
     """Bad updates the robust rule is to tolerate (ignored by FedAvg)."""
-    records: list[RoundRecord] = field(default_factory=list)
-    history: list[RoundHistory] = field(default_factory=list)
 
     def audit_round(
         self, server_round: int, previous: Arrays, submissions: Sequence[Submission]
