@@ -169,13 +169,16 @@ def test_attacked_job_commits_what_it_aggregated_and_finishes(
     assert test_auc > 0.7
 
 
-def test_poisoner_earns_least_and_the_escrow_is_conserved(
+def test_poisoner_earns_nothing_and_the_escrow_is_conserved(
     attacked: tuple[JobOutcome, float],
 ) -> None:
     outcome, _ = attacked
     shapley = outcome.contributions.shapley
     assert shapley[0] < min(shapley[1], shapley[2])
-    assert outcome.payouts[0].amount < min(p.amount for p in outcome.payouts[1:])
+    assert outcome.payouts[0].weight_bps == 0 and outcome.payouts[0].amount == 0
+    # Only providers with an accepted update in some round are paid.
+    delivered = {u.provider.index for r in outcome.rounds for u in r.accepted}
+    assert {p.provider.index for p in outcome.payouts if p.amount > 0} <= delivered
     assert sum(p.amount for p in outcome.payouts) + outcome.refund == outcome.escrow
 
 
