@@ -9,6 +9,7 @@ from agora.federated.arrays import aggregate_digest, update_digest
 from agora.federated.audit import Provider, RoundAuditor, Submission
 from agora.federated.contributions import measure_contributions
 from agora.federated.merkle import merkle_root, verify_inclusion
+from agora.federated.robust import RobustRule
 
 PROVIDERS = [Provider(i, f"hospital-{i}", f"0x{i + 1:040x}") for i in range(3)]
 GLOBAL = {"w": np.zeros(4, dtype=np.float32)}
@@ -170,3 +171,68 @@ def test_update_that_differs_from_its_receipt_is_rejected() -> None:
     assert [(r.provider.index, r.rule) for r in record.rejected] == [
         (1, "digest-mismatch")
     ]
+
+
+def test_reply_for_another_round_is_rejected_as_wrong_round() -> None:
+    ledger = Ledger()
+    stale = Submission(1, {"w": np.full(4, 2.0, np.float32)}, 10, server_round=2)
+    current = Submission(0, {"w": np.full(4, 1.0, np.float32)}, 10, server_round=3)
+
+    model, record = _auditor(ledger).audit_round(3, GLOBAL, [current, stale])
+
+    assert [(r.provider.index, r.rule) for r in record.rejected] == [(1, "wrong-round")]
+    assert record.rejected[0].detail == "reply is for round 2, not 3"
+    assert [u.provider.index for u in record.accepted] == [0]
+    assert [p.index for p in record.missing] == [2]
+    np.testing.assert_allclose(model["w"], 1.0)
+
+
+def test_robust_rule_aggregates_commits_and_records_what_it_applied() -> None:
+    ledger = Ledger()
+    auditor = RoundAuditor(
+        job_id=7,
+        providers=PROVIDERS,
+        committer=ledger,
+        max_update_norm=10.0,
+        aggregation=RobustRule.TRIMMED_MEAN,
+        byzantine=1,
+    )
+    # Provider 2 pulls hard (within the norm bound) and claims many examples;
+    # FedAvg would follow it, the trimmed mean drops it per coordinate.
+    model, record = auditor.audit_round(
+        1, GLOBAL, [_sub(0, 1.0, 10), _sub(1, 1.2, 10), _sub(2, -4.0, 100)]
+    )
+
+    np.testing.assert_allclose(model["w"], 1.0)
+    assert record.aggregation == "trimmed-mean(trim=1)"
+    assert ledger.commits[0][2] == aggregate_digest(model, job_id=7, server_round=1)
+    assert record.aggregate_hash == ledger.commits[0][2]
+
+    # With one update rejected, two are left: nothing can be trimmed.
+    model, record = auditor.audit_round(
+        2, model, [_sub(0, 1.0), _sub(1, 3.0), _sub(2, float("nan"))]
+    )
+    assert record.aggregation == "trimmed-mean(trim=0)"
+    np.testing.assert_allclose(model["w"], 2.0)
+    assert auditor.history[1].rule is RobustRule.TRIMMED_MEAN
+
+
+def test_contributions_under_a_robust_rule_use_that_rule() -> None:
+    # The median of the full round ignores provider 2's pull, but the
+    # coalitions it decides show it: it must earn nothing.
+    target = np.full(4, 1.0, np.float32)
+    auditor = RoundAuditor(
+        job_id=7,
+        providers=PROVIDERS,
+        committer=Ledger(),
+        max_update_norm=10.0,
+        aggregation=RobustRule.MEDIAN,
+    )
+    auditor.audit_round(1, GLOBAL, [_sub(0, 1.0), _sub(1, 0.9), _sub(2, -3.0)])
+    result = measure_contributions(
+        PROVIDERS,
+        auditor.history,
+        lambda arrays: -float(np.abs(arrays["w"] - target).sum()),
+    )
+    assert result.shapley[2] < 0 < result.shapley[1] < result.shapley[0]
+    assert result.weights_bps[2] == 0

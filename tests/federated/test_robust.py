@@ -8,6 +8,7 @@ import pytest
 from agora.federated.arrays import Arrays, weighted_average
 from agora.federated.robust import (
     RobustRule,
+    aggregate_round,
     aggregator,
     coordinate_median,
     krum,
@@ -107,3 +108,32 @@ def test_rules_by_name() -> None:
     median = aggregator(RobustRule.MEDIAN, byzantine=1)
     assert median is not None
     assert _distance(median(HONEST), coordinate_median(HONEST)) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("rule", "count", "applied"),
+    [
+        (RobustRule.MEAN, 2, "fedavg"),
+        (RobustRule.TRIMMED_MEAN, 5, "trimmed-mean(trim=1)"),
+        (RobustRule.TRIMMED_MEAN, 2, "trimmed-mean(trim=0)"),
+        (RobustRule.MEDIAN, 4, "coordinate-median"),
+        (RobustRule.KRUM, 5, "krum(f=1,m=1)"),
+        (RobustRule.KRUM, 4, "krum(f=0,m=1)"),
+        (RobustRule.MULTI_KRUM, 5, "multi-krum(f=1,m=4)"),
+        (RobustRule.KRUM, 2, "coordinate-median"),
+    ],
+)
+def test_round_rule_lowers_its_tolerance_to_what_the_count_allows(
+    rule: RobustRule, count: int, applied: str
+) -> None:
+    updates = [*HONEST, _poison("shifted")][:count]
+    model, description = aggregate_round(rule, updates, [1.0] * count, byzantine=1)
+    assert description == applied
+    assert model["conv"].shape == (3, 3)
+
+
+def test_multi_krum_by_name_averages_the_n_minus_f_best() -> None:
+    poisoned = [*HONEST, _poison("huge-norm")]
+    rule = aggregator(RobustRule.MULTI_KRUM, byzantine=1)
+    assert rule is not None
+    assert _distance(rule(poisoned), CLEAN) < 1e-9

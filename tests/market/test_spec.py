@@ -64,3 +64,63 @@ def test_document_that_is_not_a_spec_is_refused(tmp_path: Path) -> None:
     cid = store.put(b'{"hello": "world"}')
     with pytest.raises(InvalidJobSpecError, match=cid):
         load_spec(store, cid)
+
+
+def test_fedavg_spec_publishes_without_the_robust_options(tmp_path: Path) -> None:
+    # Specs posted before robust aggregation existed keep their bytes and CID.
+    document = TrainingJobSpec(**VALID).canonical_json()
+    assert b"byzantine" not in document
+    assert b'"aggregation":"fedavg"' in document
+
+
+@pytest.mark.parametrize(
+    ("aggregation", "byzantine", "min_providers"),
+    [
+        ("coordinate-median", None, 2),
+        ("trimmed-mean", 1, 3),
+        ("krum", 0, 3),
+        ("multi-krum", 1, 5),
+    ],
+)
+def test_robust_aggregation_is_part_of_the_published_spec(
+    tmp_path: Path, aggregation: str, byzantine: int | None, min_providers: int
+) -> None:
+    store = BlockStore(tmp_path)
+    spec = TrainingJobSpec(
+        **{
+            **VALID,
+            "aggregation": aggregation,
+            "byzantine": byzantine,
+            "min_providers": min_providers,
+            "max_providers": 5,
+        }
+    )
+    cid = publish(store, spec)
+    assert cid != publish(store, TrainingJobSpec(**{**VALID, "max_providers": 5}))
+    assert load_spec(store, cid).aggregation == aggregation
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"aggregation": "trimmed-mean"}, "trimmed-mean needs byzantine"),
+        ({"aggregation": "fedavg", "byzantine": 1}, "fedavg takes no byzantine"),
+        (
+            {"aggregation": "coordinate-median", "byzantine": 1},
+            "coordinate-median takes no byzantine",
+        ),
+        (
+            {"aggregation": "krum", "byzantine": 1, "min_providers": 3},
+            "min_providers >= 5",
+        ),
+        (
+            {"aggregation": "trimmed-mean", "byzantine": 2, "min_providers": 3},
+            "min_providers >= 5",
+        ),
+    ],
+)
+def test_robust_rule_needs_its_tolerance_and_enough_providers(
+    change: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValidationError, match=message):
+        TrainingJobSpec(**{**VALID, "max_providers": 5, **change})

@@ -7,8 +7,9 @@ deployment), so it can be tested on plain arrays:
 1. validate each update (:mod:`agora.federated.validation`); a rejected
    update is logged and recorded, and the round goes on with the others;
 2. hash each accepted update canonically (:func:`update_digest`);
-3. average the accepted updates by example count, or keep the previous
-   model if none was accepted (never a NaN model);
+3. aggregate the accepted updates by the job's rule (FedAvg by example
+   count, or a robust rule of :mod:`agora.federated.robust`), or keep the
+   previous model if none was accepted (never a NaN model);
 4. commit the Merkle root of the update hashes and the aggregate's hash
    through the injected :class:`RoundCommitter` (the ledger in production).
 
@@ -23,15 +24,11 @@ from typing import Protocol
 
 from eth_typing import ChecksumAddress
 
-from agora.federated.arrays import (
-    Arrays,
-    aggregate_digest,
-    update_digest,
-    weighted_average,
-)
+from agora.federated.arrays import Arrays, aggregate_digest, update_digest
 from agora.federated.errors import InvalidUpdateError
 from agora.federated.merkle import InclusionProof, inclusion_proof, merkle_root
-from agora.federated.validation import validate_update
+from agora.federated.robust import RobustRule, aggregate_round
+from agora.federated.validation import check_round, validate_update
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +54,9 @@ class Submission:
     train_loss: float = float("nan")
     provider_digest: bytes | None = None
     """The update's hash as the provider computed it, if it sent one."""
+    server_round: int | None = None
+    """The round the provider says this update answers (``wrong-round``);
+    ``None`` where the transport itself ties replies to the round."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,9 @@ class RoundRecord:
     audit_seconds: float
     round_seconds: float = 0.0
     kept_previous_model: bool = False
+    aggregation: str = str(RobustRule.MEAN)
+    """The rule as applied this round, with its tolerance where it has one
+    (``trimmed-mean(trim=1)``): what to recompute the aggregate with."""
 
     @property
     def leaves(self) -> list[bytes]:
@@ -128,6 +131,21 @@ class RoundHistory:
     updates: dict[int, Arrays]
     weights: dict[int, int]
     aggregate: Arrays
+    rule: RobustRule = RobustRule.MEAN
+    byzantine: int = 0
+
+    def combine(self, members: Sequence[int]) -> Arrays:
+        """The model the job's rule makes of these providers' updates
+        (the previous model for none), as contribution measurement needs."""
+        if not members:
+            return self.previous
+        model, _ = aggregate_round(
+            self.rule,
+            [self.updates[m] for m in members],
+            [self.weights[m] for m in members],
+            byzantine=self.byzantine,
+        )
+        return model
 
 
 @dataclass
@@ -141,6 +159,9 @@ class RoundAuditor:
     clock: Callable[[], float] = time.perf_counter
     records: list[RoundRecord] = field(default_factory=list)
     history: list[RoundHistory] = field(default_factory=list)
+    aggregation: RobustRule = RobustRule.MEAN
+    byzantine: int = 0
+    """Bad updates the robust rule is to tolerate (ignored by FedAvg)."""
 
     def audit_round(
         self, server_round: int, previous: Arrays, submissions: Sequence[Submission]
@@ -165,6 +186,8 @@ class RoundAuditor:
                 continue
             seen.add(submission.provider_index)
             try:
+                if submission.server_round is not None:
+                    check_round(submission.server_round, server_round)
                 valid = validate_update(
                     submission.arrays,
                     previous,
@@ -214,11 +237,15 @@ class RoundAuditor:
             accepted.append((update, submission.arrays))
         missing = [p for p in self.providers if p.index not in seen]
 
-        # Aggregate, or keep the previous model when nothing passed.
+        # Aggregate by the job's rule, or keep the previous model when
+        # nothing passed.
+        applied = str(self.aggregation)
         if accepted:
-            aggregate = weighted_average(
+            aggregate, applied = aggregate_round(
+                self.aggregation,
                 [arrays for _, arrays in accepted],
                 [update.num_examples for update, _ in accepted],
+                byzantine=self.byzantine,
             )
         else:
             logger.warning(
@@ -245,6 +272,7 @@ class RoundAuditor:
             tx_hash=tx_hash,
             audit_seconds=self.clock() - started,
             kept_previous_model=not accepted,
+            aggregation=applied,
         )
         self.records.append(record)
         self.history.append(
@@ -253,6 +281,8 @@ class RoundAuditor:
                 updates={u.provider.index: arrays for u, arrays in accepted},
                 weights={u.provider.index: u.num_examples for u, _ in accepted},
                 aggregate=aggregate,
+                rule=self.aggregation,
+                byzantine=self.byzantine,
             )
         )
         return aggregate, record

@@ -1,8 +1,10 @@
 """Providers' contributions to a finished job, and their payout weights.
 
-Per round t, the model coalition S would have produced is the previous
-global model's replacement by the example-weighted average of S's accepted
-updates (the empty coalition keeps the previous model); its utility is the
+Per round t, the model coalition S would have produced is what the job's
+aggregation rule makes of S's accepted updates (FedAvg: their
+example-weighted average; the empty coalition keeps the previous model),
+so a poisoned update that a robust rule outvotes in the full round still
+shows its harm in the small coalitions it decides; its utility is the
 coordinator's validation score. The round's exact Shapley values are
 summed over rounds (Song et al. 2019, multi-round reconstruction; see
 :mod:`agora.federated.shapley`). A provider with no accepted update in a
@@ -13,7 +15,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from agora.federated.arrays import Arrays, weighted_average
+from agora.federated.arrays import Arrays
 from agora.federated.audit import Provider, RoundHistory
 from agora.federated.shapley import Coalition, exact_shapley, weights_from_shapley
 
@@ -52,15 +54,7 @@ class _RoundGame:
             if self.providers[i].index in self.past.updates
         )
         if members not in self.cache:
-            ordered = sorted(members)
-            model = (
-                weighted_average(
-                    [self.past.updates[m] for m in ordered],
-                    [self.past.weights[m] for m in ordered],
-                )
-                if ordered
-                else self.past.previous
-            )
+            model = self.past.combine(sorted(members))
             self.cache[members] = self.utility(model)
         return self.cache[members]
 

@@ -11,7 +11,8 @@ class InvalidUpdateError(FederatedError, ValueError):
     """A provider's model update broke a validation rule.
 
     ``rule`` names the rule (``missing-arrays``, ``shape-mismatch``,
-    ``non-finite``, ``norm-bound``, ``num-examples``) so that logs, the round
+    ``non-finite``, ``norm-bound``, ``num-examples``, ``wrong-round``,
+    ``digest-mismatch``) so that logs, the round
     record and tests can tell the cases apart without parsing the message.
     """
 

@@ -12,6 +12,9 @@ the average as far as it likes. The rules here bound that influence:
   or the average of the ``m`` best (Blanchard et al., NeurIPS 2017,
   "Machine Learning with Adversaries", Krum and Multi-Krum).
 
+A job names its rule in its spec; :func:`aggregate_round` is what the
+coordinator's auditor applies to a round.
+
 Each takes the accepted updates (name to array, all of one shape set, as
 :mod:`agora.federated.validation` guarantees) and returns a new set of
 arrays; integer arrays (BatchNorm's ``num_batches_tracked``) are rounded
@@ -33,7 +36,7 @@ from enum import StrEnum
 
 import numpy as np
 
-from agora.federated.arrays import Arrays
+from agora.federated.arrays import Arrays, weighted_average
 
 Aggregator = Callable[[Sequence[Arrays]], Arrays]
 
@@ -45,6 +48,7 @@ class RobustRule(StrEnum):
     TRIMMED_MEAN = "trimmed-mean"
     MEDIAN = "coordinate-median"
     KRUM = "krum"
+    MULTI_KRUM = "multi-krum"
 
 
 def _stack(updates: Sequence[Arrays], name: str) -> np.ndarray:
@@ -120,6 +124,41 @@ def krum(updates: Sequence[Arrays], *, byzantine: int, select: int = 1) -> Array
     }
 
 
+def aggregate_round(
+    rule: RobustRule,
+    updates: Sequence[Arrays],
+    weights: Sequence[float],
+    *,
+    byzantine: int,
+) -> tuple[Arrays, str]:
+    """Aggregate one round's accepted updates by ``rule``; return the
+    aggregate and the rule as applied (for the round record).
+
+    Rejections and dropouts can leave fewer updates than ``rule`` needs to
+    tolerate ``byzantine`` bad ones. The tolerance is then lowered to the
+    most the count allows (a trimmed mean of 2 trims nothing), and Krum,
+    which needs 3 updates to score, falls back to the coordinate median;
+    the returned description says which happened, so an auditor who
+    recomputes the aggregate knows what to recompute. Multi-Krum averages
+    the ``n - f`` best-scored updates (Blanchard et al., section 5).
+    FedAvg weighs by ``weights`` (example counts); the robust rules do not.
+    """
+    count = len(updates)
+    if rule is RobustRule.MEAN:
+        return weighted_average(updates, weights), str(rule)
+    if rule is RobustRule.TRIMMED_MEAN:
+        trim = min(byzantine, (count - 1) // 2)
+        return trimmed_mean(updates, trim=trim), f"{rule}(trim={trim})"
+    if rule is RobustRule.MEDIAN or count < 3:
+        return coordinate_median(updates), str(RobustRule.MEDIAN)
+    tolerated = min(byzantine, (count - 3) // 2)
+    select = 1 if rule is RobustRule.KRUM else count - tolerated
+    return (
+        krum(updates, byzantine=tolerated, select=select),
+        f"{rule}(f={tolerated},m={select})",
+    )
+
+
 def aggregator(rule: RobustRule, *, byzantine: int) -> Aggregator | None:
     """The aggregation for ``rule`` tolerating ``byzantine`` bad updates;
     ``None`` for plain weighted FedAvg."""
@@ -129,4 +168,8 @@ def aggregator(rule: RobustRule, *, byzantine: int) -> Aggregator | None:
         return lambda updates: trimmed_mean(updates, trim=byzantine)
     if rule is RobustRule.MEDIAN:
         return coordinate_median
+    if rule is RobustRule.MULTI_KRUM:
+        return lambda updates: krum(
+            updates, byzantine=byzantine, select=len(updates) - byzantine
+        )
     return lambda updates: krum(updates, byzantine=byzantine)

@@ -30,6 +30,7 @@ RECEIPT_KEY = "receipt"
 UPDATE_DIGEST = "update-digest"
 JOB_ID = "job-id"
 PROVIDER_ADDRESSES = "provider-addresses"
+SERVER_ROUND = "server-round"
 
 
 class AuditedFedAvg(FedAvg):
@@ -117,9 +118,11 @@ def _submission_from(reply: Message) -> Submission | None:
         return None
     metrics = content.metric_records[METRICS_KEY]
     partition = metrics.get(PARTITION_ID)
-    if not isinstance(partition, int):
+    answered = metrics.get(SERVER_ROUND)
+    if not isinstance(partition, int) or not isinstance(answered, int):
         logger.warning(
-            "reply from node %s names no provider", reply.metadata.src_node_id
+            "reply from node %s names no provider or no round",
+            reply.metadata.src_node_id,
         )
         return None
     loss = metrics.get(TRAIN_LOSS, float("nan"))
@@ -131,4 +134,5 @@ def _submission_from(reply: Message) -> Submission | None:
         num_examples=metrics.get(NUM_EXAMPLES),
         train_loss=float(loss) if isinstance(loss, int | float) else float("nan"),
         provider_digest=digest if isinstance(digest, bytes) else None,
+        server_round=answered,
     )

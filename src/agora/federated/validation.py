@@ -11,7 +11,11 @@ Rules, each with the name carried by :class:`InvalidUpdateError`:
 - ``non-finite``: no NaN or infinity anywhere;
 - ``norm-bound``: the L2 norm of the change from the global model, over
   all floating arrays, is at most the job's bound (a huge-norm update is
-  either broken or an attack on the average).
+  either broken or an attack on the average);
+- ``wrong-round`` (:func:`check_round`): the round a reply says it answers
+  is the round being aggregated. The round is also bound into the update's
+  hash (:func:`~agora.federated.arrays.update_digest`), so a stale update
+  replayed under a new round tag fails ``digest-mismatch`` instead.
 """
 
 import math
@@ -41,6 +45,14 @@ def update_norm(
             delta = update[name].astype(np.float64) - ref.astype(np.float64)
             squares += float(np.dot(delta.ravel(), delta.ravel()))
     return math.sqrt(squares)
+
+
+def check_round(claimed: int, server_round: int) -> None:
+    """Raise ``wrong-round`` unless a reply's ``claimed`` round is this one."""
+    if claimed != server_round:
+        raise InvalidUpdateError(
+            "wrong-round", f"reply is for round {claimed}, not {server_round}"
+        )
 
 
 def validate_update(

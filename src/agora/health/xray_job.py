@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from sklearn.metrics import roc_auc_score
 
 from agora.federated.arrays import Arrays
 from agora.health.xray import (
@@ -23,7 +24,6 @@ from agora.health.xray import (
     ImageSplit,
     TrainConfig,
     build_model,
-    evaluate,
     load_pneumoniamnist,
     load_state_arrays,
     partition_non_iid,
@@ -56,6 +56,12 @@ class XrayTrainer:
     config: TrainConfig
     shares: tuple[HospitalShare, ...] = DEFAULT_SHARES
     threads: int = 1
+    max_rows: int | None = None
+    """Train on at most this many of each hospital's rows (a class-stratified
+    draw, for smoke tests); every row when ``None``."""
+    flip_labels: bool = False
+    """Train on flipped labels: the data poisoning of the ``label-flip``
+    attack (:mod:`agora.federated.faults`); never set for an honest job."""
 
     def train(
         self,
@@ -67,7 +73,7 @@ class XrayTrainer:
     ) -> tuple[Arrays, int, float]:
         """Train the global model on this hospital's rows for one round."""
         torch.set_num_threads(self.threads)
-        split = _hospital_splits(self.data_dir, self.seed, self.shares)[partition_id]
+        split = self.split(partition_id)
         model = build_model()
         load_state_arrays(model, arrays)
         stats = train_local(
@@ -80,6 +86,27 @@ class XrayTrainer:
         )
         return dict(state_to_arrays(model)), stats.num_examples, stats.loss
 
+    def split(self, partition_id: int) -> ImageSplit:
+        """The rows this trainer trains hospital ``partition_id`` on."""
+        split = _hospital_splits(self.data_dir, self.seed, self.shares)[partition_id]
+        if self.max_rows is not None and self.max_rows < len(split):
+            rows = stratified_rows(split.labels, self.max_rows, seed=self.seed)
+            split = split.subset(rows)
+        if self.flip_labels:
+            split = ImageSplit(split.images, 1 - split.labels)
+        return split
+
+
+def stratified_rows(labels: np.ndarray, count: int, *, seed: int) -> np.ndarray:
+    """``count`` row indices drawn with each class in its share of ``labels``."""
+    rng = np.random.default_rng(seed)
+    picked = []
+    for label in np.unique(labels):
+        rows = np.flatnonzero(labels == label)
+        share = max(1, round(count * len(rows) / len(labels)))
+        picked.append(rng.choice(rows, size=min(share, len(rows)), replace=False))
+    return np.sort(np.concatenate(picked))
+
 
 @dataclass
 class XrayCoordinator:
@@ -90,7 +117,7 @@ class XrayCoordinator:
 
     def utility(self, arrays: Arrays) -> float:
         """Validation AUC of ``arrays``: the contribution game's payoff."""
-        return evaluate(_model_of(arrays), self.val).auc
+        return auc_or_chance(self.val.labels, probabilities(arrays, self.val))
 
     def on_round(self, server_round: int, arrays: Arrays) -> dict[str, float]:
         """Score the global model after a round (round 0: initial model)."""
@@ -108,6 +135,15 @@ def _model_of(arrays: Arrays) -> torch.nn.Module:
     model = build_model()
     load_state_arrays(model, arrays)
     return model
+
+
+def auc_or_chance(labels: np.ndarray, probs: np.ndarray) -> float:
+    """ROC AUC of ``probs``, or 0.5 (chance) when a model gives non-finite
+    scores: a coalition holding a sign-flipped update can carry a negative
+    BatchNorm variance, and such a model ranks nothing."""
+    if not np.isfinite(probs).all():
+        return 0.5
+    return float(roc_auc_score(labels, probs))
 
 
 def probabilities(arrays: Arrays, split: ImageSplit) -> np.ndarray:

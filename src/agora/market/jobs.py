@@ -14,16 +14,17 @@ the credit job.
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from eth_typing import ChecksumAddress
 
 from agora.errors import AgoraError
 from agora.federated.arrays import Arrays
-from agora.federated.audit import Provider, RoundAuditor, RoundRecord
+from agora.federated.audit import Provider, RoundAuditor, RoundHistory, RoundRecord
 from agora.federated.clientapp import LocalTrainer
 from agora.federated.contributions import Contributions, measure_contributions
 from agora.federated.merkle import InclusionProof, verify_inclusion
+from agora.federated.robust import RobustRule
 from agora.federated.simulation import (
     RoundEvaluator,
     SimulationResources,
@@ -66,6 +67,9 @@ class JobOutcome:
     refund: TokenAmount
     start_tx: TxHash
     finalize_tx: TxHash
+    history: list[RoundHistory] = field(default_factory=list)
+    """Each round's previous model, accepted updates and aggregate, from
+    which the committed aggregates and the contributions can be recomputed."""
 
 
 class TrainingMarket:
@@ -163,6 +167,8 @@ class TrainingMarket:
             providers=providers,
             committer=commit,
             max_update_norm=spec.max_update_norm,
+            aggregation=RobustRule(spec.aggregation),
+            byzantine=spec.byzantine or 0,
         )
 
         # Train (every round is committed as soon as it is aggregated) and
@@ -215,6 +221,7 @@ class TrainingMarket:
             refund=refund,
             start_tx=start_tx,
             finalize_tx=finalize_tx,
+            history=auditor.history,
         )
 
     def _abort(self, job_id: JobId, coordinator: Account, *, reason: str) -> None:

@@ -15,6 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from agora.market.errors import InvalidJobSpecError
 from agora.vault.blockstore import BlockStore, Cid
 
+Aggregation = Literal[
+    "fedavg", "trimmed-mean", "coordinate-median", "krum", "multi-krum"
+]
+"""The aggregation rules a spec may name (see ``agora.federated.robust``)."""
+
 
 class TrainingJobSpec(BaseModel):
     """What a federated training job trains, and by which rules."""
@@ -32,7 +37,12 @@ class TrainingJobSpec(BaseModel):
     min_providers: int = Field(ge=1, le=16)
     max_providers: int = Field(ge=1, le=16)
     max_update_norm: float = Field(gt=0)
-    aggregation: Literal["fedavg"] = "fedavg"
+    aggregation: Aggregation = "fedavg"
+    """How each round's accepted updates become the new model; the robust
+    rules are those of :mod:`agora.federated.robust`."""
+    byzantine: int | None = Field(default=None, ge=0, le=7)
+    """Bad updates per round that ``trimmed-mean``, ``krum`` and
+    ``multi-krum`` are to tolerate; those rules need it, the others take none."""
     contribution: Literal["shapley-multi-round/val-auc"] = "shapley-multi-round/val-auc"
     seed: int = Field(ge=0)
 
@@ -42,12 +52,37 @@ class TrainingJobSpec(BaseModel):
             raise ValueError("min_providers exceeds max_providers")
         if len(set(self.labels)) != len(self.labels):
             raise ValueError("labels repeat")
+        self._check_aggregation()
         return self
 
+    def _check_aggregation(self) -> None:
+        tolerant = self.aggregation in ("trimmed-mean", "krum", "multi-krum")
+        if tolerant and self.byzantine is None:
+            raise ValueError(f"{self.aggregation} needs byzantine")
+        if not tolerant and self.byzantine is not None:
+            raise ValueError(f"{self.aggregation} takes no byzantine")
+        # A round with every provider's update must be able to run the rule
+        # at its full tolerance (Yin et al. 2018: n >= 2f + 1 for the trimmed
+        # mean; Blanchard et al. 2017: n >= 2f + 3 for Krum).
+        needed = {"trimmed-mean": 1, "krum": 3, "multi-krum": 3}.get(
+            self.aggregation, 1
+        ) + 2 * (self.byzantine or 0)
+        if self.min_providers < needed:
+            raise ValueError(
+                f"{self.aggregation} tolerating {self.byzantine} needs "
+                f"min_providers >= {needed}"
+            )
+
     def canonical_json(self) -> bytes:
-        """The bytes that are published and addressed by the CID."""
+        """The bytes that are published and addressed by the CID.
+
+        Unset optional fields (``None``) are left out, so a spec that does
+        not use an option added later keeps the CID it always had.
+        """
         return json.dumps(
-            self.model_dump(mode="json"), sort_keys=True, separators=(",", ":")
+            self.model_dump(mode="json", exclude_none=True),
+            sort_keys=True,
+            separators=(",", ":"),
         ).encode()
 
 
