@@ -209,3 +209,30 @@ def test_job_without_a_valid_update_is_aborted_and_refunded(tmp_path: Path) -> N
     assert data_market.refunded(posted.job_id) == posted.reward
     assert token.balance_of(posted.buyer.address) == posted.reward
     assert all(token.balance_of(h.address) == 0 for h in posted.hospitals)
+
+
+def test_job_whose_utility_crashes_is_aborted_and_refunded(tmp_path: Path) -> None:
+    """A bug on the coordinator's side (here the utility raising ValueError,
+    as sklearn does on non-finite scores) still refunds the buyer, and the
+    bug itself surfaces unchanged instead of being dressed as a job error."""
+    posted = _post_job(tmp_path)
+
+    def crashing_utility(arrays: Arrays) -> float:
+        raise ValueError("Input contains NaN")
+
+    with pytest.raises(ValueError, match="Input contains NaN"):
+        posted.market.run_job(
+            posted.job_id,
+            posted.spec,
+            coordinator=posted.buyer,
+            names={h.address: f"h{i}" for i, h in enumerate(posted.hospitals)},
+            trainer=LinearTrainer(),
+            initial={"w": np.zeros(3)},
+            utility=crashing_utility,
+            resources=SimulationResources(num_cpus=2, cpus_per_client=0.5),
+        )
+
+    data_market = posted.deployment.data_market
+    assert data_market.get_job(posted.job_id).state is JobState.CANCELLED
+    assert data_market.refunded(posted.job_id) == posted.reward
+    assert posted.deployment.token.balance_of(posted.buyer.address) == posted.reward

@@ -185,13 +185,16 @@ class TrainingMarket:
                     resources=resources,
                 )
             contributions = measure_contributions(providers, auditor.history, utility)
-        except (AgoraError, KeyboardInterrupt) as exc:
+        except AgoraError as exc:
             self._abort(job_id, coordinator, reason=str(exc) or type(exc).__name__)
-            if isinstance(exc, KeyboardInterrupt):
-                raise
             raise JobFailedError(
                 f"job {job_id} aborted and its escrow refunded: {exc}"
             ) from exc
+        except BaseException as exc:
+            # Ctrl-C, or a bug in a trainer's utility or in ours: refund
+            # first, then let the original surface unchanged.
+            self._abort(job_id, coordinator, reason=type(exc).__name__)
+            raise
 
         # Pay by contribution; then read back what the contract paid, and
         # check nothing was created or lost.
