@@ -70,6 +70,28 @@ def test_quick_demo_trains_pays_and_decides(tmp_path: Path) -> None:
     assert applications["applicant-5"]["declined_by"] == ["credit_score"]
     assert applications["applicant-5"]["default_probability"] > 0.35
 
+    # The model sold per call: platform A scores each applicant through the
+    # service as the decisions scored them; the fees reach the platforms by
+    # the job's payouts (70 %) and the bureau (30 %, plus rounding dust).
+    service = result["service"]
+    assert service["caller"] == "platform-a" and service["calls"] == 5
+    for score in service["scores"]:
+        application = applications[score["applicant"]]
+        probability = score["probability_of_default"]
+        assert round(probability, 4) == application["default_probability"]
+        assert score["decision"] == ("approve" if probability <= 0.35 else "decline")
+        assert score["model_cid"] == service["model_cid"]
+    assert service["settled"] == 5 * 10**18
+    royalties = service["settled"] * 7_000 // 10_000
+    paid = sum(p["payout"] for p in providers)
+    assert service["platform_royalties"] == {
+        p["name"]: royalties * p["payout"] // paid for p in providers
+    }
+    assert (
+        sum(service["platform_royalties"].values()) + service["bureau_income"]
+        == service["settled"]
+    )
+
     # The walk-through part: attacks refused, only what was asked disclosed.
     assert len(result["refusals"]) == 4
     assert all(check["refused_as_expected"] for check in result["refusals"])

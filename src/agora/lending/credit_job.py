@@ -28,7 +28,7 @@ from eth_typing import ChecksumAddress
 from agora.federated.arrays import Arrays
 from agora.federated.audit import RoundRecord
 from agora.federated.simulation import SimulationResources
-from agora.ledger import JobId, Role, TokenAmount
+from agora.ledger import Account, JobId, Role, TokenAmount
 from agora.lending.consortium import LendingConsortium
 from agora.lending.credit import (
     DEFAULT_SHARES,
@@ -194,10 +194,14 @@ def run_credit_job(
     on_posted: Callable[[JobId, str], None] | None = None,
     on_round: Callable[[RoundRecord], None] | None = None,
     resources: SimulationResources | None = None,
+    bureau: Account | None = None,
 ) -> tuple[JobOutcome, CreditCoordinator]:
-    """Admit the bureau, post the job, let the platforms apply, train, pay."""
+    """Admit the bureau, post the job, let the platforms apply, train, pay.
+
+    ``bureau`` is the job's buyer account; a new one when None.
+    """
     ledger, admin = consortium.ledger, consortium.admin
-    bureau = consortium.chain.new_account(BUREAU_NAME)
+    bureau = bureau or consortium.chain.new_account(BUREAU_NAME)
     ledger.consortium.add_member(
         bureau.address, BUREAU_NAME, Role.BUYER | Role.COORDINATOR, account=admin
     )

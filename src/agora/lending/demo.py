@@ -34,10 +34,11 @@ from rich.table import Table
 
 from agora.errors import ConfigurationError
 from agora.federated.audit import RoundRecord
-from agora.ledger import JobId, tokens
+from agora.ledger import Account, JobId, tokens
 from agora.ledger.model import TOKEN_DECIMALS
 from agora.lending import report
 from agora.lending.applicants import (
+    Applicant,
     ApplicationOutcome,
     arrange,
     demo_applicants,
@@ -45,7 +46,9 @@ from agora.lending.applicants import (
 )
 from agora.lending.consortium import LendingConsortium
 from agora.lending.credit import CreditTrainConfig, auc
+from agora.lending.credit.bundle import CreditModel
 from agora.lending.credit.model import predict_proba
+from agora.lending.credit.service import CreditFileIn
 from agora.lending.credit_job import (
     BUREAU_NAME,
     CreditCoordinator,
@@ -58,6 +61,7 @@ from agora.lending.credit_job import (
     train_baseline,
 )
 from agora.lending.decision import LendingPolicy
+from agora.lending.service_section import run_credit_service_section
 from agora.lending.walkthrough import walk_through
 from agora.market.jobs import JobOutcome, TrainingMarket, verify_receipts
 from agora.settings import Settings
@@ -141,8 +145,15 @@ def run_lending_demo(
             seed=options.seed,
             reward=tokens(REWARD_TOKENS),
         )
+        bureau = consortium.chain.new_account(BUREAU_NAME)
         outcome, coordinator = _train(
-            plan, consortium, market, data, console, data_dir=options.data_dir
+            plan,
+            consortium,
+            market,
+            data,
+            console,
+            data_dir=options.data_dir,
+            bureau=bureau,
         )
         receipts = verify_receipts(consortium.ledger, outcome)
         console.print("Training the centralised baseline (same model, same epochs)…")
@@ -167,10 +178,25 @@ def run_lending_demo(
 
         # The applicants, scored by the federated model.
         console.print(f"Applicants apply to {APPLY_TO}…")
-        outcomes = _applications(
+        applicants, outcomes = _applications(
             consortium, data, outcome, options, curves["federated"], wallets
         )
         result["applications"] = [o.to_json() for o in outcomes]
+
+        # The model, sold per call; royalties to the platforms that trained it.
+        console.print(f"Listing the credit model as a service; {APPLY_TO} calls it…")
+        result["service"] = run_credit_service_section(
+            consortium,
+            bureau=bureau,
+            job_id=outcome.job_id,
+            model=CreditModel(outcome.model, data.encoder, config.hidden),
+            files=[
+                (a.label, CreditFileIn.of_row(data.splits.test, a.credit_file))
+                for a in applicants
+            ],
+            caller_name=APPLY_TO,
+            store=market.store,
+        )
 
     result["chain"] = "embedded" if settings.chain_url is None else "json-rpc"
     result["wall_s"] = round(time.perf_counter() - started, 2)
@@ -200,6 +226,7 @@ def _train(
     console: Console,
     *,
     data_dir: Path,
+    bureau: Account,
 ) -> tuple[JobOutcome, CreditCoordinator]:
     """Post and run the credit job with a live progress bar."""
     columns = (
@@ -235,6 +262,7 @@ def _train(
             data_dir=data_dir,
             on_posted=posted,
             on_round=on_round,
+            bureau=bureau,
         )
 
 
@@ -245,7 +273,7 @@ def _applications(
     options: LendingDemoOptions,
     test_probabilities: np.ndarray,
     wallets: Path,
-) -> list[ApplicationOutcome]:
+) -> tuple[list[Applicant], list[ApplicationOutcome]]:
     """Pick the applicants' credit files, arrange their stories, apply."""
     policy = LendingPolicy()
     safe, risky = _credit_files(
@@ -259,7 +287,7 @@ def _applications(
     scorer = CreditScorer(
         outcome.model, data.encoder, data.splits.test, options.train_config
     )
-    return [
+    return applicants, [
         process_application(
             consortium, applicant, wallets, platform=APPLY_TO, score=scorer
         )
@@ -458,6 +486,18 @@ def _print_summary(console: Console, result: dict[str, Any], out: Path) -> None:
             f"{a['default_probability']:.3f}",
         )
     console.print(decisions)
+
+    service = result["service"]
+    royalties = ", ".join(
+        f"{name} {_tokens(amount)}"
+        for name, amount in service["platform_royalties"].items()
+    )
+    console.print(
+        f"Credit scoring service {service['service_id']} "
+        f"(model {service['model_cid'][:16]}…): {service['caller']} made "
+        f"{service['calls']} calls, settled {_tokens(service['settled'])} tokens; "
+        f"royalties {royalties}; bureau {_tokens(service['bureau_income'])}"
+    )
 
     refused = sum(check["refused_as_expected"] for check in result["refusals"])
     console.print(
