@@ -106,6 +106,7 @@ def test_quick_demo_trains_pays_and_decides(tmp_path: Path) -> None:
         assert (out / plot).stat().st_size > 5_000
     assert result["spec_cid"] in report
     assert f"{result['test_auc']:.4f}" in report
+    assert service["model_cid"] in report
     applicants = demo_applicants(safe_files=[0, 1, 2, 3], risky_file=4)
     for text in (json.dumps(result), report):
         for person in [SAMPLE_BORROWER, *(a.profile for a in applicants)]:

@@ -19,8 +19,9 @@ from agora.identity.did_ethr import ethr_did
 from agora.ledger import Receipt
 from agora.lending.credit import CreditTrainConfig, state_to_arrays
 from agora.lending.credit.bundle import CreditModel
+from agora.lending.credit.data import FEATURE_COLUMNS
 from agora.lending.credit.model import train_centralized
-from agora.lending.credit.service import CreditFileIn, CreditScoringService
+from agora.lending.credit.service import COLUMNS, CreditFileIn, CreditScoringService
 from agora.lending.credit_job import CreditData, CreditScorer, prepare_credit_data
 from agora.market.services import CallAuthenticator, Meter, create_service_app
 from agora.vault.blockstore import BlockStore
@@ -233,6 +234,11 @@ def test_a_body_that_is_not_json_is_unusable(platform: Platform) -> None:
     assert status == 422 and payload["message"] == "the body is not JSON"
     status, payload = platform.caller.call(b"{}", "text/csv")
     assert status == 422 and "application/json" in str(payload["message"])
+
+
+def test_the_fields_are_the_table_columns_in_order() -> None:
+    assert tuple(UCI_NAMES.values()) == COLUMNS
+    assert list(UCI_NAMES) == list(FEATURE_COLUMNS)
 
 
 def test_the_artefact_round_trips_and_refuses_other_blocks(
