@@ -251,6 +251,9 @@ def test_the_artefact_round_trips_and_refuses_other_blocks(
 
     with pytest.raises(DataError, match="not a credit model artefact"):
         CreditModel.from_bytes(b"not an npz")
+    huge = CreditModel(dict(model.arrays), model.encoder, hidden=(10**9,))
+    with pytest.raises(DataError, match="widths are out of range"):
+        CreditModel.from_bytes(huge.to_bytes())
     arrays = dict(model.arrays)
     arrays.pop("layers.0.bias")
     with pytest.raises(DataError, match="missing"):

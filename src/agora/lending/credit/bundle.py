@@ -33,6 +33,8 @@ from agora.lending.credit.model import (
 from agora.vault.blockstore import BlockStore
 
 FORMAT = "agora-credit-model/1"
+MAX_LAYERS = 8
+MAX_WIDTH = 4096
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,12 @@ class CreditModel:
             raise DataError(f"not a credit model artefact ({exc})") from exc
         if meta.get("format") != FORMAT:
             raise DataError(f"credit model format {meta.get('format')!r}, not {FORMAT}")
+        # The widths size the network built before the arrays are checked
+        # against it: a peer's block must not make us allocate gigabytes.
+        if not 1 <= len(hidden) <= MAX_LAYERS or not all(
+            1 <= width <= MAX_WIDTH for width in hidden
+        ):
+            raise DataError("credit model hidden layer widths are out of range")
         if mean.shape != scale.shape or mean.ndim != 1 or not (scale > 0).all():
             raise DataError("credit model standardisation is malformed")
         arrays = {
