@@ -92,7 +92,10 @@ def main() -> None:
         server = psi.server.CreateWithNewKey(True)
         client = psi.client.CreateWithNewKey(True)
         setup = server.CreateSetupMessage(
-            FALSE_POSITIVE_RATE, len(client_book), server_book, psi.DataStructure.GCS
+            FALSE_POSITIVE_RATE,
+            len(client_book),
+            server_book,
+            psi.DataStructure.BLOOM_FILTER,
         )
         response = server.ProcessRequest(client.CreateRequest(client_book))
         intersection = client.GetIntersection(setup, response)
