@@ -59,6 +59,7 @@ from agora.health.xray_job import (
 )
 from agora.ledger import Account, JobId, Role, connect, deploy, tokens
 from agora.ledger.model import TOKEN_DECIMALS
+from agora.market import report as job_plots
 from agora.market.jobs import JobOutcome, TrainingMarket, verify_receipts
 from agora.market.spec import DatasetSchema, TrainingJobSpec
 from agora.settings import Settings
@@ -449,9 +450,15 @@ def _write_outputs(
         "Validation AUC per round": "auc_per_round.png",
         "Contributions and payouts": "contributions.png",
     }
-    report.plot_roc(out_dir / "roc.png", test_labels, curves)
-    report.plot_rounds(out_dir / "auc_per_round.png", coordinator.val_auc_per_round)
-    report.plot_contributions(out_dir / "contributions.png", result["providers"])
+    job_plots.plot_roc(
+        out_dir / "roc.png", test_labels, curves, title="ROC, official test split"
+    )
+    job_plots.plot_rounds(
+        out_dir / "auc_per_round.png",
+        coordinator.val_auc_per_round,
+        title="Global model per round",
+    )
+    job_plots.plot_contributions(out_dir / "contributions.png", result["providers"])
     (out_dir / "result.json").write_text(
         json.dumps(result, indent=2, allow_nan=False) + "\n", encoding="utf-8"
     )
