@@ -53,15 +53,20 @@ class Settings(BaseSettings):
     """Kubo RPC API (``http://127.0.0.1:5001``); set, it replaces
     ``vault_dir`` as the blockstore."""
 
+    db_url: SecretStr | None = None
+    """Database of a node's state (``postgresql://user:password@host/db``);
+    unset selects SQLite in the node's state folder. Secret: it may hold a
+    password."""
+
     evm_version: str = "cancun"
     """EVM version the contracts are compiled for; lower it for a chain that
     lacks Cancun (transient storage), e.g. ``shanghai``."""
 
-    @field_validator("chain_url", "ipfs_api", mode="before")
+    @field_validator("chain_url", "ipfs_api", "db_url", mode="before")
     @classmethod
     def _empty_url_is_unset(cls, value: object) -> object:
         # `AGORA_CHAIN_URL=` (set but empty) means "no chain URL", as unset does.
-        # The same holds for `AGORA_IPFS_API=`.
+        # The same holds for `AGORA_IPFS_API=` and `AGORA_DB_URL=`.
         return None if isinstance(value, str) and not value.strip() else value
 
 

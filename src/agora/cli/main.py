@@ -19,6 +19,7 @@ from agora.cli.blocks import blocks_app
 from agora.cli.common import JsonOption, failing_cleanly, settings_with
 from agora.cli.did import did_app
 from agora.cli.market import market_app
+from agora.cli.node import node_app
 from agora.cli.vault import vault_app
 from agora.cli.vc import vc_app
 from agora.cli.wallet import wallet_app
@@ -40,6 +41,7 @@ app.add_typer(wallet_app, name="wallet")
 app.add_typer(blocks_app, name="blocks")
 app.add_typer(vault_app, name="vault")
 app.add_typer(market_app, name="market")
+app.add_typer(node_app, name="node")
 
 
 @app.callback()

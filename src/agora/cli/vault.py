@@ -25,7 +25,7 @@ from agora.cli.common import JsonOption, failing_cleanly
 from agora.cli.wallet import WalletOption, echo_json, open_wallet
 from agora.errors import AgoraError, DataError
 from agora.identity.errors import IdentityError
-from agora.identity.keys import KeyPair, KeyType, ethereum_address
+from agora.identity.keys import ethereum_address
 from agora.identity.wallet import Wallet
 from agora.ledger import Account, Category, GrantId
 from agora.ledger.local import LocalLedger
@@ -38,7 +38,7 @@ from agora.vault.audit import (
     entry_to_json,
 )
 from agora.vault.blockstore import open_blockstore
-from agora.vault.local import OwnerCatalog, local_proxies
+from agora.vault.local import OwnerCatalog, local_proxies, owner_key_pair
 from agora.vault.objects import get_decrypted, put_encrypted
 from agora.vault.reencryption import PublicKey
 from agora.vault.scope import RecordId, Scope
@@ -47,7 +47,6 @@ from agora.vault.sharing import (
     OwnerKeys,
     Share,
     SharedRecord,
-    owner_address,
     read_shared,
     revoke,
     share,
@@ -109,22 +108,9 @@ def _grantee_key(text: str) -> PublicKey:
         ) from None
 
 
-def _owner_pair(wallet: Wallet, did: str) -> KeyPair:
-    """The wallet's key of the account that owns ``did``'s grants."""
-    address = owner_address(did)
-    for held in wallet.dids():
-        pair = wallet.key_pair(held)
-        if (
-            pair.key_type is KeyType.SECP256K1
-            and ethereum_address(pair.public_key) == address
-        ):
-            return pair
-    raise IdentityError(f"the wallet holds no key of {did}")
-
-
 def _owner_keys(wallet: Wallet, did: str, ledger: LocalLedger | None) -> OwnerKeys:
     """The owner's keys; its account funded for gas when ``ledger`` is given."""
-    secret = _owner_pair(wallet, did).private_bytes()
+    secret = owner_key_pair(wallet, did).private_bytes()
     account: Account = (
         AccountFactory.from_key(secret)
         if ledger is None
@@ -365,7 +351,7 @@ def audit(
     from the chain (access logs checked against their anchored roots)."""
     with failing_cleanly(as_json=as_json):
         settings = load_settings()
-        pair = _owner_pair(open_wallet(settings, wallet), owner)
+        pair = owner_key_pair(open_wallet(settings, wallet), owner)
         address = ethereum_address(pair.public_key)
         catalog = OwnerCatalog.open(settings.state_dir, address)
         store = open_blockstore(settings)

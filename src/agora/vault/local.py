@@ -28,8 +28,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agora.errors import ConfigurationError, DataError
 from agora.identity.did_ethr import EthrResolver
-from agora.identity.keys import KeyPair, KeyType
+from agora.identity.errors import IdentityError
+from agora.identity.keys import KeyPair, KeyType, ethereum_address
 from agora.identity.resolver import DidResolver
+from agora.identity.wallet import Wallet
 from agora.ledger import Category, GrantId, Role
 from agora.ledger.local import LocalLedger
 from agora.vault.blockstore import BlockBackend, Cid, parse_block_ref
@@ -37,7 +39,7 @@ from agora.vault.errors import InvalidCidError, VaultError
 from agora.vault.proxy import HeldFragment, ProxyService
 from agora.vault.reencryption import Parties, PublicKey, SecretKey, verify_kfrag
 from agora.vault.scope import RecordId
-from agora.vault.sharing import DEFAULT_POLICY, SharedRecord
+from agora.vault.sharing import DEFAULT_POLICY, SharedRecord, owner_address
 
 logger = logging.getLogger(__name__)
 
@@ -112,6 +114,20 @@ class FolderFragmentStore:
     def discard(self, grant_id: GrantId) -> None:
         """See :meth:`~agora.vault.proxy.FragmentStore.discard`."""
         self._path(grant_id).unlink(missing_ok=True)
+
+
+def owner_key_pair(wallet: Wallet, did: str) -> KeyPair:
+    """The wallet's key of the account that owns ``did``'s grants (a
+    secp256k1 ``did:key``, or the controller of a ``did:ethr``)."""
+    address = owner_address(did)
+    for held in wallet.dids():
+        pair = wallet.key_pair(held)
+        if (
+            pair.key_type is KeyType.SECP256K1
+            and ethereum_address(pair.public_key) == address
+        ):
+            return pair
+    raise IdentityError(f"the wallet holds no key of {did}")
 
 
 def local_proxies(
