@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException
 
 from agora.identity.did_ethr import EthrResolver
 from agora.identity.resolver import DidResolver
@@ -81,6 +82,9 @@ def caller_dependency(runtime: NodeRuntime) -> CallerOf:
     return authenticated
 
 
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
+
+
 def _refusal(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse(status_code=status, content={"error": code, "message": message})
 
@@ -109,6 +113,14 @@ def create_node_app(
         where = ".".join(str(part) for part in first.get("loc", ()))
         message = f"{where}: {first.get('msg', 'invalid')}"
         return _refusal(422, "invalid_request", message)
+
+    @app.exception_handler(HTTPException)
+    async def http_refusal(request: Request, error: HTTPException) -> JSONResponse:
+        # Starlette's own refusals (no such route, wrong method, a body it
+        # cannot decode) in the node's shape.
+        del request
+        code = _HTTP_CODES.get(error.status_code, "bad_request")
+        return _refusal(error.status_code, code, str(error.detail))
 
     @app.exception_handler(LedgerError)
     async def chain_failed(request: Request, error: LedgerError) -> JSONResponse:
