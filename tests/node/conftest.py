@@ -3,7 +3,7 @@ patient node and a hospital node over it, each on a database per test
 (SQLite always, PostgreSQL where one can be had)."""
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,9 +124,10 @@ def clock() -> Clock:
     return Clock()
 
 
-def _runtime(
-    cast: Cast, role: NodeRole, person: Person, url: str, clock: Clock
+def make_runtime(
+    cast: Cast, role: NodeRole, person: Person, url: str, clock: Callable[[], float]
 ) -> NodeRuntime:
+    """A node of ``role`` whose DID is ``person``'s, on the shared chain."""
     config = NodeConfig(
         role=role,
         did=person.did,
@@ -146,7 +147,7 @@ def _runtime(
 
 @pytest.fixture
 def patient_node(cast: Cast, db_url: str, clock: Clock) -> Iterator[TestClient]:
-    runtime = _runtime(cast, NodeRole.PATIENT, cast.patient, db_url, clock)
+    runtime = make_runtime(cast, NodeRole.PATIENT, cast.patient, db_url, clock)
     with TestClient(node_app(runtime), raise_server_exceptions=True) as client:
         yield client
     runtime.database.close()
@@ -154,7 +155,7 @@ def patient_node(cast: Cast, db_url: str, clock: Clock) -> Iterator[TestClient]:
 
 @pytest.fixture
 def hospital_node(cast: Cast, db_url: str, clock: Clock) -> Iterator[TestClient]:
-    runtime = _runtime(cast, NodeRole.HOSPITAL, cast.hospital, db_url, clock)
+    runtime = make_runtime(cast, NodeRole.HOSPITAL, cast.hospital, db_url, clock)
     with TestClient(node_app(runtime), raise_server_exceptions=True) as client:
         yield client
     runtime.database.close()
