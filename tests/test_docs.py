@@ -46,6 +46,8 @@ DOCUMENTED = {
     "agora.identity.status_list",
     "agora.identity.status_list.bitstring",
     "agora.identity.credentials",
+    "agora.node.auth",
+    "agora.node.client",
     "agora.lending.credit.data",
     "agora.lending.credit.features",
     "agora.lending.credit.model",

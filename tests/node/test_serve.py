@@ -20,10 +20,13 @@ from typer.testing import CliRunner
 from agora.cli.exit_codes import ExitCode
 from agora.cli.main import app
 from agora.identity.keys import KeyType
+from agora.identity.resolver import DidResolver
 from agora.identity.wallet import Wallet
 from agora.ledger import Role
 from agora.ledger.local import LocalLedger
+from agora.node.auth import TokenVerifier
 from agora.node.client import NodeClient
+from agora.node.db import NodeDatabase, sqlite_url
 from agora.node.errors import AuthRule
 from agora.settings import Settings
 
@@ -205,3 +208,18 @@ def test_serve_refuses_a_wrong_wallet_password(site: Site) -> None:
 def test_serve_refuses_an_unknown_role(site: Site) -> None:
     code, _ = _serve(site, "--role", "lender")
     assert code == ExitCode.USAGE
+
+
+def test_node_token_prints_a_token_the_node_accepts(site: Site, tmp_path: Path) -> None:
+    wallet = Path(site.env["AGORA_STATE_DIR"]) / "nodes/st-mary/hospital.wallet"
+    audience = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
+    options = ["--did", site.hospital.did, "--aud", audience, "--wallet", str(wallet)]
+    result = CliRunner().invoke(app, ["node", "token", *options], env=site.env)
+    assert result.exit_code == 0, result.output
+    verifier = TokenVerifier(
+        audience,
+        resolver=DidResolver(),
+        spent=NodeDatabase.connect(sqlite_url(tmp_path)),
+    )
+    caller = verifier.verify(f"Bearer {result.output.strip()}")
+    assert caller.did == site.hospital.did
