@@ -65,11 +65,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
     }
     hospital, staff = Person.new(KeyType.SECP256K1), Person.new(KeyType.ED25519)
     settings = Settings(state_dir=folder / "state", chain_url=None)
-    with LocalLedger.init(settings) as ledger:
-        account = ledger.account(hospital.pair.private_bytes(), "st-mary")
-        ledger.deployment.consortium.add_member(
-            account.address, "st-mary", Role.HOSPITAL, account=ledger.admin
-        )
+    LocalLedger.init(settings).close()
+    admitted = CliRunner().invoke(
+        app,
+        ["ledger", "admit", hospital.did, "--name", "st-mary", "--role", "hospital"],
+        env=env,
+    )
+    assert admitted.exit_code == 0, admitted.output
 
     node = folder / "state" / "nodes" / "st-mary"
     node.mkdir(parents=True)
@@ -223,3 +225,22 @@ def test_node_token_prints_a_token_the_node_accepts(site: Site, tmp_path: Path) 
     )
     caller = verifier.verify(f"Bearer {result.output.strip()}")
     assert caller.did == site.hospital.did
+
+
+def test_ledger_admit_gives_the_hospital_its_role(site: Site) -> None:
+    settings = Settings(state_dir=Path(site.env["AGORA_STATE_DIR"]), chain_url=None)
+    with LocalLedger.open(settings) as ledger:
+        consortium = ledger.deployment.consortium
+        assert consortium.has_role(site.hospital.address(), Role.HOSPITAL)
+        assert not consortium.has_role(site.hospital.address(), Role.BUYER)
+
+
+def test_ledger_admit_refuses_a_did_without_an_account(site: Site) -> None:
+    # An Ed25519 did:key names no Ethereum account.
+    result = CliRunner().invoke(
+        app,
+        ["ledger", "admit", site.staff.did, "--name", "staff", "--role", "buyer"],
+        env=site.env,
+    )
+    assert result.exit_code == ExitCode.IDENTITY
+    assert result.output.startswith("error: a member is the account of a did:ethr")

@@ -8,6 +8,7 @@ for an anticipated error.
 
 import logging
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -179,6 +180,52 @@ def ledger_init(
         typer.echo(f"chain {ledger.chain.chain_id}, admin {ledger.admin.address}")
         for name, address in ledger.deployment.addresses.items():
             typer.echo(f"{name:12} {address}")
+
+
+class MemberRole(StrEnum):
+    """Consortium roles an admin can give from the command line."""
+
+    HOSPITAL = "hospital"
+    COORDINATOR = "coordinator"
+    BUYER = "buyer"
+    PLATFORM = "platform"
+    ISSUER = "issuer"
+    PROXY = "proxy"
+
+
+@ledger_app.command("admit")
+def ledger_admit(
+    did: Annotated[
+        str, typer.Argument(help="The member's DID (did:ethr or secp256k1 did:key).")
+    ],
+    name: Annotated[str, typer.Option(help="The member's name (1 to 64 bytes).")],
+    role: Annotated[
+        list[MemberRole], typer.Option(help="A role to give (repeatable).")
+    ],
+    as_json: JsonOption = False,
+) -> None:
+    """Admit the account of DID to the local consortium (as its admin)."""
+    from agora.identity.errors import IdentityError
+    from agora.ledger import Role
+    from agora.ledger.local import LocalLedger
+    from agora.vault.errors import OwnerDidError
+    from agora.vault.sharing import owner_address
+
+    with failing_cleanly(as_json=as_json):
+        try:
+            address = owner_address(did)
+        except OwnerDidError:
+            raise IdentityError(
+                "a member is the account of a did:ethr or a secp256k1 did:key"
+            ) from None
+        roles = Role(0)
+        for chosen in role:
+            roles |= Role[chosen.name]
+        with LocalLedger.open(load_settings()) as ledger:
+            ledger.deployment.consortium.add_member(
+                address, name, roles, account=ledger.admin
+            )
+        typer.echo(f"admitted {name} ({address}) as {'+'.join(r.value for r in role)}")
 
 
 health_import.register(app, failing_cleanly=failing_cleanly)
