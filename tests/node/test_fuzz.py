@@ -66,3 +66,37 @@ def test_no_request_makes_a_node_fail(fuzzed: tuple[NodeRuntime, Person]) -> Non
             )
 
         call()
+
+
+ROUTES = {
+    NodeRole.PATIENT: {
+        ("get", "/v1/records"),
+        ("post", "/v1/grants"),
+        ("delete", "/v1/grants/{grant_id}"),
+        ("get", "/v1/audit"),
+    },
+    NodeRole.HOSPITAL: {
+        ("get", "/v1/offers"),
+        ("post", "/v1/offers"),
+        ("get", "/v1/jobs"),
+        ("get", "/v1/earnings"),
+    },
+}
+
+
+def test_openapi_documents_the_token_and_the_refusals(
+    fuzzed: tuple[NodeRuntime, Person],
+) -> None:
+    runtime, _ = fuzzed
+    document = node_app(runtime).openapi()
+    operations = {
+        (method, path): body
+        for path, methods in document["paths"].items()
+        for method, body in methods.items()
+    }
+    assert set(operations) == ROUTES[runtime.config.role] | {("get", "/v1/node")}
+    for key in ROUTES[runtime.config.role]:
+        assert operations[key]["security"] == [{"HTTPBearer": []}], key
+        assert {"401", "403", "422"} <= set(operations[key]["responses"]), key
+        assert operations[key]["description"], key
+    assert "security" not in operations[("get", "/v1/node")]

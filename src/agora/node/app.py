@@ -52,6 +52,20 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
 }
 """The refusals every authenticated route documents."""
 
+API_DESCRIPTION = """\
+Every route but `GET /v1/node` needs `Authorization: Bearer <token>`: a
+compact JWS with header `typ` `agora-node+jwt` and `kid` a verification
+method of the caller's DID (under `authentication`), signed with that key's
+algorithm, and claims `iss` (the caller's DID), `aud` (this node's DID, from
+`GET /v1/node`), `iat`, `exp` (at most 300 s after `iat`) and `jti` (16 to
+128 characters, accepted once).
+
+Refusals are JSON `{"error", "message"}`: 401 names the token rule broken
+(`expired_token`, `replayed_token`, `bad_signature` …), 403 `forbidden`,
+404 `not_found`, 409 `conflict`, 422 `invalid_request`, 503 when the chain
+or the database fails.
+"""
+
 _bearer = HTTPBearer(
     auto_error=False,
     description="A token signed by the caller's DID key (agora.node.auth).",
@@ -95,7 +109,7 @@ def create_node_app(
     """The ASGI app of ``runtime``'s node, serving ``role_routes``."""
     app = FastAPI(
         title=f"Agora {runtime.config.role} node: {runtime.name}",
-        description=__doc__ or "",
+        description=API_DESCRIPTION,
         version="1",
     )
 
