@@ -4,6 +4,9 @@ Each refusal is a 401 whose ``error`` names the rule; the tests call the
 hospital node's ``GET /v1/offers`` as its staff, with one thing wrong.
 """
 
+import logging
+
+import pytest
 from fastapi.testclient import TestClient
 
 from agora.identity.did_ethr import ethr_did
@@ -188,3 +191,16 @@ def test_did_ethr_caller_signs_with_its_controller(
     member = Person(cast.member.pair, did)
     answer = hospital_node.get(OFFERS, headers=member.headers(_audience(hospital_node)))
     assert answer.status_code == 200, answer.text
+
+
+def test_tokens_never_reach_the_log(
+    cast: Cast, hospital_node: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="agora")
+    token = cast.staff.token(_audience(hospital_node))
+    refusal(hospital_node, OFFERS, token)
+    refusal(hospital_node, OFFERS, token)  # replayed
+    signature = token.rsplit(".", 1)[1]
+    assert caplog.records, "the node logs nothing at all"
+    assert signature not in caplog.text
+    assert token.split(".")[1] not in caplog.text

@@ -9,13 +9,20 @@ an error or a log line (it may hold a password).
 """
 
 import logging
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import BigInteger, Engine, String, create_engine, delete, select
+from sqlalchemy import (
+    BigInteger,
+    Engine,
+    String,
+    create_engine,
+    delete,
+    func,
+    select,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
@@ -136,7 +143,7 @@ class NodeDatabase:
     def spent_count(self) -> int:
         """Token ids remembered now (expired ones until the next prune)."""
         with self._session() as session:
-            return len(session.scalars(select(SpentToken.jti)).all())
+            return session.scalar(select(func.count()).select_from(SpentToken)) or 0
 
     def add_offer(self, note: OfferNote) -> None:
         """Keep the off-chain part of a new offer."""
@@ -171,8 +178,3 @@ class NodeDatabase:
     def close(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
-
-
-def now_s() -> int:
-    """Unix time in whole seconds."""
-    return int(time.time())

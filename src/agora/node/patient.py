@@ -164,9 +164,9 @@ def patient_routes(runtime: NodeRuntime, authenticated: CallerOf) -> APIRouter:
         except ValueError:
             raise InvalidRequestError("grantee_key is not a vault key") from None
 
-        keys, owned = owner(), catalog()
+        keys = owner()
         with runtime.lock:
-            ledger = runtime.ledger
+            owned, ledger = catalog(), runtime.ledger
             # The chain's clock may lag the wall clock between blocks; the
             # expiry must be ahead of both.
             now = max(ledger.chain.now(), int(time.time()))
@@ -184,7 +184,8 @@ def patient_routes(runtime: NodeRuntime, authenticated: CallerOf) -> APIRouter:
                 )
             except VaultError as exc:
                 raise UpstreamError(f"the proxies refused the grant: {exc}") from exc
-        owned.add_grant(shared.grant_id, grant.grantee)
+            # The catalog is a file rewritten whole: one writer at a time.
+            owned.add_grant(shared.grant_id, grant.grantee)
         return GrantOut(
             grant_id=shared.grant_id,
             records=sorted(shared.labels),
