@@ -111,12 +111,14 @@ def postgres() -> Iterator[str]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh database of each backend."""
     if request.param == "sqlite":
-        return sqlite_url(tmp_path)
+        yield sqlite_url(tmp_path)
+        return
     server: str = request.getfixturevalue("postgres")
-    return fresh_database(server)
+    with fresh_database(server) as url:
+        yield url
 
 
 @pytest.fixture

@@ -99,11 +99,24 @@ def postgres_server() -> Iterator[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def fresh_database(server_url: str) -> str:
-    """A new, empty database on ``server_url``'s server; its URL."""
-    name = f"agora_test_{uuid.uuid4().hex[:12]}"
+def _execute(server_url: str, statement: str) -> None:
     maintenance = make_url(server_url).set(drivername="postgresql")
     dsn = maintenance.render_as_string(hide_password=False)
     with psycopg.connect(dsn, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+        connection.execute(statement.encode())
+
+
+@contextmanager
+def fresh_database(server_url: str) -> Iterator[str]:
+    """A new, empty database on ``server_url``'s server (its URL), dropped
+    afterwards with whatever connections are still open to it."""
+    name = f"agora_test_{uuid.uuid4().hex[:12]}"
+    _execute(server_url, f'CREATE DATABASE "{name}"')
+    try:
+        yield (
+            make_url(server_url)
+            .set(database=name)
+            .render_as_string(hide_password=False)
+        )
+    finally:
+        _execute(server_url, f'DROP DATABASE "{name}" WITH (FORCE)')
