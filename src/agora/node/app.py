@@ -73,10 +73,17 @@ _bearer = HTTPBearer(
 
 CallerOf = Callable[..., Caller]
 
+DID_RECHECK_S = 5.0
+"""How long a resolved did:ethr document is trusted without asking the chain
+again: a rotated or deactivated DID's old key is refused at most this late,
+as the service runtime's controller cache does."""
+
 
 def caller_dependency(runtime: NodeRuntime) -> CallerOf:
     """A FastAPI dependency yielding the authenticated :class:`Caller`."""
-    resolver = DidResolver(ethr=EthrResolver(runtime.ledger.deployment.did_registry))
+    registry = runtime.ledger.deployment.did_registry
+    ethr = EthrResolver(registry, recheck_after_s=DID_RECHECK_S)
+    resolver = DidResolver(ethr=ethr)
     verifier = TokenVerifier(
         runtime.did, resolver=resolver, spent=runtime.database, clock=runtime.clock
     )
