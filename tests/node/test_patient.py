@@ -8,13 +8,17 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from agora.ledger import Category, grantee_hash, purpose_code
+from agora.node.config import NodeRole
+from agora.node.db import Base, sqlite_url
+from agora.node.server import node_app
 from agora.vault.blockstore import open_blockstore
 from agora.vault.errors import ConsentRefusedError
 from agora.vault.local import local_proxies
 from agora.vault.sharing import GranteeKeys, Share, read_shared
 
-from .conftest import RECORDS, Cast
-from .support import Person
+from .conftest import RECORDS, Cast, make_runtime
+from .support import Clock, Person
 
 
 def _as(person: Person, client: TestClient) -> dict[str, str]:
@@ -164,3 +168,42 @@ def test_a_bad_grant_id_is_refused_with_422(
             f"/v1/grants/{grant_id}", headers=_as(cast.patient, patient_node)
         )
         assert answer.status_code == 422, grant_id
+
+
+def test_revoking_another_owners_grant_is_not_found(
+    cast: Cast, patient_node: TestClient
+) -> None:
+    # The hospital's account grants something of its own; to the patient's
+    # node that grant does not exist (no hint whose it is).
+    ledger = cast.ledger
+    hospital = ledger.account(cast.hospital.pair.private_bytes(), "hospital")
+    grant_id = ledger.deployment.consent.grant(
+        grantee_hash(cast.doctor.did),
+        categories=Category.CONDITION,
+        purpose=purpose_code("research"),
+        expiry=ledger.chain.now() + 3600,
+        account=hospital,
+    )
+    answer = patient_node.delete(
+        f"/v1/grants/{grant_id}", headers=_as(cast.patient, patient_node)
+    )
+    assert answer.status_code == 404
+    assert answer.json()["message"] == f"the patient has no grant {grant_id}"
+    assert not ledger.deployment.consent.get(grant_id).revoked
+
+
+def test_a_failing_database_is_a_503_not_a_500(
+    cast: Cast, tmp_path: Path, clock: Clock
+) -> None:
+    runtime = make_runtime(
+        cast, NodeRole.PATIENT, cast.patient, sqlite_url(tmp_path), clock
+    )
+    Base.metadata.drop_all(runtime.database.engine)
+    with TestClient(node_app(runtime)) as client:
+        answer = client.get("/v1/records", headers=_as(cast.patient, client))
+    assert answer.status_code == 503
+    assert answer.json() == {
+        "error": "upstream_unavailable",
+        "message": "the node's database failed",
+    }
+    runtime.database.close()
