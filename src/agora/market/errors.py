@@ -13,3 +13,32 @@ class InvalidJobSpecError(MarketError, ValueError):
 
 class JobFailedError(MarketError):
     """A job could not be carried through; the message says at which step."""
+
+
+class AuditError(MarketError):
+    """A job cannot be audited; the message says why."""
+
+
+class JobNotFoundError(AuditError, LookupError):
+    """No job with this id was ever posted."""
+
+
+class JobNotFinalizedError(AuditError):
+    """The job is not finalised: there is nothing settled to audit yet."""
+
+
+class ManifestNotPublishedError(AuditError, LookupError):
+    """The job was finalised without an audit manifest on chain."""
+
+
+class ArtifactMissingError(AuditError, LookupError):
+    """A published artifact is not in the store; the message names it."""
+
+
+class ArtifactCorruptError(AuditError):
+    """A block's bytes do not match its CID; the message names the artifact."""
+
+
+class ArtifactMalformedError(AuditError, ValueError):
+    """An artifact's bytes are not what its kind must be (canonical arrays,
+    a round record, a manifest); the message names it."""
