@@ -131,7 +131,13 @@ class JobAuditReport:
             "utilities_recomputed": self.utilities_recomputed,
             "rounds": [vars(r) for r in self.rounds],
             "providers": [
-                {**vars(p), "payout_on_chain": str(p.payout_on_chain)}
+                {
+                    **vars(p),
+                    "payout_derived": None
+                    if p.payout_derived is None
+                    else str(p.payout_derived),
+                    "payout_on_chain": str(p.payout_on_chain),
+                }
                 for p in self.providers
             ],
             "mismatches": [{**vars(m), "message": str(m)} for m in self.mismatches],

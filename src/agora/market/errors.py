@@ -42,3 +42,8 @@ class ArtifactCorruptError(AuditError):
 class ArtifactMalformedError(AuditError, ValueError):
     """An artifact's bytes are not what its kind must be (canonical arrays,
     a round record, a manifest); the message names it."""
+
+
+class AuditMismatchError(AuditError):
+    """An audit ran to the end and found mismatches; the message names the
+    first (round and provider) and how many there are."""
