@@ -17,7 +17,7 @@ from typer.testing import CliRunner, Result
 from agora.cli.exit_codes import ExitCode
 from agora.cli.main import app
 from agora.ledger.local import LocalLedger
-from agora.market.artifacts import JobManifest
+from agora.market.artifacts import JobManifest, RoundArtifact, fetch_document
 from agora.settings import Settings
 from agora.vault.blockstore import BlockStore
 
@@ -25,6 +25,7 @@ from agora.vault.blockstore import BlockStore
 @dataclass(frozen=True)
 class Consortium:
     env: dict[str, str]
+    blocks: Path
     clean: HandJob
     underpaid: HandJob
     inflated: HandJob
@@ -60,7 +61,7 @@ def consortium(tmp_path_factory: pytest.TempPathFactory) -> Consortium:
         underpaid = run_by_hand(market, weights_bps=[0, 0, 10_000])
         inflated = run_by_hand(market, tamper=inflate)
         hospitals = [h.address for h in market.hospitals]
-    return Consortium(env, clean, underpaid, inflated, hospitals)
+    return Consortium(env, folder / "blocks", clean, underpaid, inflated, hospitals)
 
 
 def _agora(consortium: Consortium, *args: str) -> Result:
@@ -115,6 +116,30 @@ def test_an_altered_manifest_names_the_provider(consortium: Consortium) -> None:
     assert result.exit_code == ExitCode.AUDIT_MISMATCH
     (line,) = result.stderr.strip().splitlines()
     assert f"provider {consortium.hospitals[0]}: shapley: manifest says" in line
+
+
+def test_a_missing_artifact_is_a_data_error_naming_round_and_provider(
+    consortium: Consortium,
+) -> None:
+    record = fetch_document(
+        BlockStore(consortium.blocks),
+        consortium.clean.manifest.rounds[2].record_cid,
+        RoundArtifact,
+        "record",
+    )
+    entry = record.accepted[0]
+    path = consortium.blocks / entry.update_cid[-2:] / entry.update_cid
+    original = path.read_bytes()
+    path.unlink()
+    try:
+        result = _agora(consortium, "audit", "job", str(consortium.clean.job_id))
+    finally:
+        path.write_bytes(original)
+
+    assert result.exit_code == ExitCode.DATA
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: round 3 update of provider {entry.provider}: ")
+    assert "is not in the store" in line
 
 
 @pytest.mark.parametrize(

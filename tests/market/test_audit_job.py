@@ -242,20 +242,22 @@ def test_a_missing_update_block_fails_naming_round_and_provider(
     market: Cast,
 ) -> None:
     job = run_by_hand(market)
-    # Round 2 is the only round whose hospital-2 update is in no other job.
     record = _record(market.store, job.manifest, 2)
     entry = record.accepted[-1]
-    _block_path(market.store, entry.update_cid).unlink()
-
-    with pytest.raises(ArtifactMissingError) as raised:
-        _audit(market, job)
+    # Every job here trains the same updates: put the block back after.
+    path = _block_path(market.store, entry.update_cid)
+    original = path.read_bytes()
+    path.unlink()
+    try:
+        with pytest.raises(ArtifactMissingError) as raised:
+            _audit(market, job)
+    finally:
+        path.write_bytes(original)
     assert f"round 2 update of provider {entry.provider}" in str(raised.value)
     assert entry.provider == market.hospitals[2].address
 
 
-def test_a_block_whose_bytes_do_not_match_its_cid_is_refused(
-    market: Cast, tmp_path: Path
-) -> None:
+def test_a_block_whose_bytes_do_not_match_its_cid_is_refused(market: Cast) -> None:
     job = run_by_hand(market)
     path = _block_path(market.store, job.manifest.rounds[0].record_cid)
     original = path.read_bytes()

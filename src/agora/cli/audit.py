@@ -6,7 +6,9 @@
   Merkle root, every aggregate, the Shapley values, weights and payouts.
   Exit 0 when everything matches; 12 when something does not, with the
   first mismatch (round and provider) on one line; 6 when the job cannot
-  be audited (unknown, not finalised, an artifact missing or altered).
+  be audited (unknown, not finalised, no manifest on chain); 4 when an
+  artifact is missing from the store, altered, or not what it should be
+  (the message names its round and provider).
 - ``agora audit patient DID`` lists every access to the records of
   ``DID`` (a ``did:ethr`` or secp256k1 ``did:key``), each beside the grant
   it relied on and whether that grant was in force when the proxy served

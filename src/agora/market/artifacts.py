@@ -267,8 +267,9 @@ def _ref(cid: str, what: str) -> BlockRef:
 
 def fetch_arrays(store: BlockBackend, cid: str, what: str) -> Arrays:
     """Model arrays published at ``cid``."""
+    data = fetch(store, cid, what)
     try:
-        return arrays_from_canonical(fetch(store, cid, what))
+        return arrays_from_canonical(data)
     except ValueError as exc:
         raise ArtifactMalformedError(f"{what}: not canonical arrays ({exc})") from exc
 
@@ -277,7 +278,8 @@ def fetch_document(
     store: BlockBackend, cid: str, kind: type[_DocumentT], what: str
 ) -> _DocumentT:
     """A JSON artifact (round record, manifest) published at ``cid``."""
+    data = fetch(store, cid, what)
     try:
-        return kind.model_validate_json(fetch(store, cid, what))
+        return kind.model_validate_json(data)
     except ValidationError as exc:
         raise ArtifactMalformedError(f"{what}: not a valid {kind.__name__}") from exc

@@ -22,7 +22,9 @@ The utilities themselves need the buyer's validation data; a caller who
 holds it passes ``utility`` and each recorded utility is recomputed too.
 """
 
+import logging
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,6 +57,8 @@ from agora.market.errors import (
 )
 from agora.market.spec import TrainingJobSpec
 from agora.vault.blockstore import BlockBackend
+
+logger = logging.getLogger(__name__)
 
 BPS = 10_000
 SHAPLEY_TOLERANCE = 1e-9
@@ -218,10 +222,29 @@ def audit_job(
     return report
 
 
+def audit_summary(
+    deployment: Deployment, store: BlockBackend, job_id: JobId
+) -> dict[str, Any]:
+    """Audit a job and summarise it for a demo's ``result.json``: the
+    manifest CID, whether everything matched, the number of mismatches
+    (each logged), and how long the audit took."""
+    started = time.perf_counter()
+    report = audit_job(deployment, store, job_id)
+    for mismatch in report.mismatches:
+        logger.error("job %s audit: %s", job_id, mismatch)
+    return {
+        "manifest_cid": report.manifest_cid,
+        "ok": report.ok,
+        "mismatches": len(report.mismatches),
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+
+
 def _spec(store: BlockBackend, job: Job) -> TrainingJobSpec:
     what = f"job {job.job_id} spec"
+    data = fetch(store, job.spec_cid, what)
     try:
-        return TrainingJobSpec.model_validate_json(fetch(store, job.spec_cid, what))
+        return TrainingJobSpec.model_validate_json(data)
     except ValidationError as exc:
         raise ArtifactMalformedError(f"{what}: not a valid job spec") from exc
 
@@ -344,7 +367,9 @@ def _audit_round(
                 list(weights.values()),
                 byzantine=byzantine,
             )
-        except ValueError as exc:
+        except (ValueError, KeyError) as exc:
+            # Updates of mismatched shapes or names (also a validation
+            # mismatch above) have no aggregate.
             problems.append(Mismatch("aggregate", f"cannot recompute: {exc}", number))
     if applied != record.aggregation.applied:
         problems.append(

@@ -1,6 +1,6 @@
 """Errors of the market layer."""
 
-from agora.errors import AgoraError
+from agora.errors import AgoraError, DataError
 
 
 class MarketError(AgoraError):
@@ -31,15 +31,15 @@ class ManifestNotPublishedError(AuditError, LookupError):
     """The job was finalised without an audit manifest on chain."""
 
 
-class ArtifactMissingError(AuditError, LookupError):
+class ArtifactMissingError(AuditError, DataError, LookupError):
     """A published artifact is not in the store; the message names it."""
 
 
-class ArtifactCorruptError(AuditError):
+class ArtifactCorruptError(AuditError, DataError):
     """A block's bytes do not match its CID; the message names the artifact."""
 
 
-class ArtifactMalformedError(AuditError, ValueError):
+class ArtifactMalformedError(AuditError, DataError):
     """An artifact's bytes are not what its kind must be (canonical arrays,
     a round record, a manifest); the message names it."""
 
