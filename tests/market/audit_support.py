@@ -20,6 +20,7 @@ import numpy as np
 from agora.federated.arrays import Arrays
 from agora.federated.audit import Provider, RoundAuditor, Submission
 from agora.federated.contributions import Contributions, measure_contributions
+from agora.federated.robust import RobustRule
 from agora.ledger import (
     Account,
     Chain,
@@ -124,12 +125,14 @@ class HandJob:
     contributions: Contributions
 
 
-def started_job(cast: Cast) -> tuple[JobId, list[Provider]]:
+def started_job(
+    cast: Cast, spec: TrainingJobSpec = SPEC
+) -> tuple[JobId, list[Provider]]:
     """A job posted, applied to by the three hospitals, and started."""
     market = TrainingMarket(cast.deployment, cast.store)
     job_id, _ = market.post_job(
         cast.buyer,
-        SPEC,
+        spec,
         reward=REWARD,
         deadline=cast.chain.now() + 3600,
         coordinator=cast.buyer.address,
@@ -149,12 +152,13 @@ def run_by_hand(
     *,
     tamper: Callable[[BlockStore, JobManifest], JobManifest] | None = None,
     weights_bps: list[int] | None = None,
+    spec: TrainingJobSpec = SPEC,
 ) -> HandJob:
     """Run, publish and finalise a job; ``tamper`` rewrites the manifest
     before its CID goes on chain, ``weights_bps`` replaces the measured
     weights at finalisation."""
     data_market = cast.deployment.data_market
-    job_id, providers = started_job(cast)
+    job_id, providers = started_job(cast, spec)
 
     def commit(server_round: int, root: bytes, aggregate_hash: bytes) -> str:
         return data_market.commit_round(
@@ -165,11 +169,13 @@ def run_by_hand(
         job_id=job_id,
         providers=providers,
         committer=commit,
-        max_update_norm=SPEC.max_update_norm,
+        max_update_norm=spec.max_update_norm,
+        aggregation=RobustRule(spec.aggregation),
+        byzantine=spec.byzantine or 0,
     )
     initial: Arrays = {"w": np.zeros(3)}
     model = initial
-    for server_round in range(1, SPEC.rounds + 1):
+    for server_round in range(1, spec.rounds + 1):
         submissions = []
         for hospital in range(3):
             if hospital == 2 and server_round == 3:

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from audit_support import (
     REWARD,
+    SPEC,
     Cast,
     HandJob,
     cast,
@@ -39,6 +40,7 @@ from agora.market.errors import (
     JobNotFoundError,
     ManifestNotPublishedError,
 )
+from agora.market.spec import TrainingJobSpec
 from agora.settings import Settings
 from agora.vault.blockstore import BlockStore, parse_block_ref
 
@@ -115,6 +117,44 @@ def test_the_holder_of_the_validation_data_recomputes_the_utilities(
         ("utility", 2),
         ("utility", 3),
     }
+
+
+@pytest.mark.parametrize(
+    ("aggregation", "byzantine", "applied"),
+    [
+        # Round 2 has two accepted updates: each rule as it then applies.
+        ("coordinate-median", None, "coordinate-median"),
+        ("trimmed-mean", 1, "trimmed-mean(trim=0)"),
+        ("krum", 0, "coordinate-median"),
+        ("multi-krum", 0, "coordinate-median"),
+    ],
+)
+def test_robust_rules_are_recomputed_as_applied(
+    market: Cast, aggregation: str, byzantine: int | None, applied: str
+) -> None:
+    spec = TrainingJobSpec.model_validate(
+        {**SPEC.model_dump(), "aggregation": aggregation, "byzantine": byzantine}
+    )
+    report = _audit(market, run_by_hand(market, spec=spec))
+
+    assert report.ok, [str(m) for m in report.mismatches]
+    assert report.rounds[1].aggregation == applied
+
+
+def test_a_record_claiming_another_rule_is_named(market: Cast) -> None:
+    """Rule: the record's applied rule is what the spec's rule gives."""
+
+    def relabel(store: BlockStore, manifest: JobManifest) -> JobManifest:
+        record = _record(store, manifest, 3)
+        aggregation = record.aggregation.model_copy(update={"applied": "krum(f=0,m=1)"})
+        return _with_round(
+            store, manifest, record.model_copy(update={"aggregation": aggregation})
+        )
+
+    report = _audit(market, run_by_hand(market, tamper=relabel))
+
+    ((check, server_round),) = {(m.check, m.server_round) for m in report.mismatches}
+    assert (check, server_round) == ("aggregation", 3)
 
 
 def test_an_update_swapped_for_another_is_named(market: Cast) -> None:
