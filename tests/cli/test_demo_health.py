@@ -60,6 +60,12 @@ def test_quick_demo_writes_a_complete_consistent_result(tmp_path: Path) -> None:
     assert result["round_roots"][0] in report
     # Every hospital checked its own receipt against the on-chain root.
     assert result["inclusion_proofs_verified"] == 2 * 3
+    # The job re-derived from the chain and its published artifacts.
+    audit = result["audit"]
+    assert (audit["ok"], audit["mismatches"]) == (True, 0)
+    assert (
+        out / "blocks" / audit["manifest_cid"][-2:] / audit["manifest_cid"]
+    ).is_file()
 
     # The model sold per call: the clinic's fees, settled, became royalties
     # in proportion to the job's payouts (70 % of the fees; the buyer 30 %).

@@ -27,6 +27,7 @@ from agora.ledger import (
     deploy,
     tokens,
 )
+from agora.market.audit import audit_job
 from agora.market.errors import JobFailedError
 from agora.market.jobs import JobOutcome, TrainingMarket, verify_committed_inclusion
 from agora.market.spec import DatasetSchema, TrainingJobSpec
@@ -175,6 +176,13 @@ def test_job_runs_commits_every_round_and_pays_by_contribution(tmp_path: Path) -
                 verify_committed_inclusion(
                     deployment, job_id, record.server_round, b"\x00" * 32, proof
                 )
+
+    # Anyone re-derives the job from the chain and the published artifacts:
+    # the Flower-trained updates and aggregates match their commitments.
+    assert outcome.manifest_cid == data_market.manifest_cid(job_id)
+    report = audit_job(deployment, posted.market.store, job_id)
+    assert report.ok, [str(m) for m in report.mismatches]
+    assert report.rounds[1].rejected == [(posted.hospitals[1].address, "non-finite")]
 
     # Paid by contribution; escrow conserved to the last base unit.
     assert sum(p.weight_bps for p in outcome.payouts) == 10_000

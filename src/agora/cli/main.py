@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from agora.cli import health_import
+from agora.cli.audit import audit_app
 from agora.cli.blocks import blocks_app
 from agora.cli.common import JsonOption, failing_cleanly, settings_with
 from agora.cli.did import did_app
@@ -40,6 +41,7 @@ app.add_typer(wallet_app, name="wallet")
 app.add_typer(blocks_app, name="blocks")
 app.add_typer(vault_app, name="vault")
 app.add_typer(market_app, name="market")
+app.add_typer(audit_app, name="audit")
 
 
 @app.callback()

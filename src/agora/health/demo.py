@@ -60,6 +60,7 @@ from agora.health.xray_job import (
 from agora.ledger import Account, JobId, Role, connect, deploy, tokens
 from agora.ledger.model import TOKEN_DECIMALS
 from agora.market import report as job_plots
+from agora.market.audit import audit_summary
 from agora.market.jobs import JobOutcome, TrainingMarket, verify_receipts
 from agora.market.spec import DatasetSchema, TrainingJobSpec
 from agora.settings import Settings
@@ -162,6 +163,9 @@ def run_health_demo(
     curves = {"federated": test_probs}
     result = _result(options, settings, outcome, rows, coordinator)
     result["inclusion_proofs_verified"] = proofs
+    result["audit"] = audit_summary(
+        posted.market.deployment, posted.market.store, outcome.job_id
+    )
     result.update(_scores(test_probs, data.test.labels, threshold))
 
     # The model, sold per call; royalties to the hospitals that trained it.
@@ -547,9 +551,16 @@ def _print_summary(console: Console, result: dict[str, Any]) -> None:
     console.print(
         f"{result['inclusion_proofs_verified']} inclusion proofs checked against "
         "the on-chain roots. "
+        f"Job audit from the chain and published artifacts: {_audited(result)}. "
         f"Audit overhead {overhead:.2f} % of round time; "
         f"wall time {result['wall_s']:.0f} s. Report: {result['report']}"
     )
+
+
+def _audited(result: dict[str, Any]) -> str:
+    audit = result["audit"]
+    verdict = "ok" if audit["ok"] else f"{audit['mismatches']} MISMATCHES"
+    return f"{verdict} (manifest {audit['manifest_cid']})"
 
 
 def _print_records(console: Console, records: dict[str, Any]) -> None:

@@ -36,6 +36,7 @@ from agora.ledger import Account, Deployment
 from agora.ledger.errors import LedgerError
 from agora.ledger.hashing import label_set_hash, modality_hash
 from agora.ledger.model import DatasetId, JobId, TokenAmount, TxHash
+from agora.market.artifacts import publish_job_artifacts
 from agora.market.errors import JobFailedError
 from agora.market.spec import DatasetSchema, TrainingJobSpec, publish
 from agora.vault.blockstore import BlockStore, Cid
@@ -70,6 +71,8 @@ class JobOutcome:
     history: list[RoundHistory] = field(default_factory=list)
     """Each round's previous model, accepted updates and aggregate, from
     which the committed aggregates and the contributions can be recomputed."""
+    manifest_cid: Cid | None = None
+    """The job's audit manifest (:mod:`agora.market.artifacts`), on chain."""
 
 
 class TrainingMarket:
@@ -134,12 +137,19 @@ class TrainingMarket:
         evaluate: RoundEvaluator | None = None,
         on_round: Callable[[RoundRecord], None] | None = None,
         resources: SimulationResources | None = None,
+        utility_description: str = "validation score of the coordinator",
+        validation_cid: str | None = None,
     ) -> JobOutcome:
-        """Start the job, train it round by round, measure and pay.
+        """Start the job, train it round by round, measure, publish and pay.
 
         Provider ``i`` of the job (on-chain application order) trains on
         partition ``i`` of ``trainer``. ``utility`` scores a model on the
-        coordinator's validation data, for contributions.
+        coordinator's validation data, for contributions;
+        ``utility_description`` says in the manifest what it measures, and
+        ``validation_cid`` names the validation set if it is published.
+        Before paying, every round's updates, aggregate and record and the
+        job's manifest are published to the store, and the manifest's CID
+        goes on chain (:mod:`agora.market.artifacts`).
         """
         market = self.deployment.data_market
         job = market.get_job(job_id)
@@ -171,9 +181,9 @@ class TrainingMarket:
             byzantine=spec.byzantine or 0,
         )
 
-        # Train (every round is committed as soon as it is aggregated) and
-        # measure. Whatever stops the job here, the escrow goes back to the
-        # buyer instead of staying locked in a running job.
+        # Train (every round is committed as soon as it is aggregated),
+        # measure and publish. Whatever stops the job here, the escrow goes
+        # back to the buyer instead of staying locked in a running job.
         try:
             with quiet_flower():
                 model = run_simulated_job(
@@ -185,6 +195,22 @@ class TrainingMarket:
                     resources=resources,
                 )
             contributions = measure_contributions(providers, auditor.history, utility)
+
+            # Publish what an auditor re-derives the job from; its root goes on
+            # chain before the payment, which freezes it.
+            manifest_cid, _ = publish_job_artifacts(
+                self.store,
+                job_id=job_id,
+                spec_cid=job.spec_cid,
+                providers=providers,
+                initial=initial,
+                records=auditor.records,
+                history=auditor.history,
+                contributions=contributions,
+                utility=utility_description,
+                validation_cid=validation_cid,
+            )
+            market.publish_manifest(job_id, manifest_cid, account=coordinator)
         except AgoraError as exc:
             self._abort(job_id, coordinator, reason=str(exc) or type(exc).__name__)
             raise JobFailedError(
@@ -225,6 +251,7 @@ class TrainingMarket:
             start_tx=start_tx,
             finalize_tx=finalize_tx,
             history=auditor.history,
+            manifest_cid=manifest_cid,
         )
 
     def _abort(self, job_id: JobId, coordinator: Account, *, reason: str) -> None:

@@ -126,6 +126,20 @@ class DataMarketClient(ContractClient):
         )
         return self._send(account, function)
 
+    def publish_manifest(
+        self, job_id: JobId, manifest_cid: str, *, account: Account
+    ) -> TxHash:
+        """Record the CID of the job's audit manifest (the coordinator, once,
+        while the job runs; finalisation freezes it)."""
+        function = self.contract.functions.publishManifest(job_id, manifest_cid)
+        return self._send(account, function)
+
+    def manifest_cid(self, job_id: JobId) -> str | None:
+        """The CID of the job's audit manifest, or ``None`` if none was
+        published."""
+        cid = str(self._call(self.contract.functions.manifestCid(job_id)))
+        return cid or None
+
     def finalize(
         self, job_id: JobId, weights_bps: Sequence[int], *, account: Account
     ) -> TxHash:

@@ -88,6 +88,9 @@ providerDataset: public(HashMap[uint256, HashMap[address, uint256]])
 _rounds: HashMap[uint256, HashMap[uint256, Round]]
 payout: public(HashMap[uint256, HashMap[address, uint256]])
 refunded: public(HashMap[uint256, uint256])
+# jobId -> CID of the job's audit manifest (rounds, updates, aggregates,
+# contributions; see docs/federated-audit.md). Set once, before finalize.
+manifestCid: public(HashMap[uint256, String[128]])
 
 
 event DatasetRegistered:
@@ -125,6 +128,11 @@ event RoundCommitted:
     round: indexed(uint256)
     updatesRoot: bytes32
     aggregateHash: bytes32
+
+
+event ManifestPublished:
+    jobId: indexed(uint256)
+    manifestCid: String[128]
 
 
 event ProviderPaid:
@@ -340,6 +348,23 @@ def commitRound(jobId: uint256, round: uint256, updatesRoot: bytes32, aggregateH
     log RoundCommitted(
         jobId=jobId, round=round, updatesRoot=updatesRoot, aggregateHash=aggregateHash
     )
+
+
+@external
+def publishManifest(jobId: uint256, manifestCid: String[128]):
+    """
+    @notice Record the CID of the job's audit manifest. Coordinator only,
+            once, while the job runs: finalisation freezes it, so the
+            manifest the providers are paid against cannot be swapped.
+    """
+    job: Job = self._job(jobId)
+    self._check_coordinator(job)
+    assert job.state == RUNNING, "datamarket: job not running"
+    assert len(manifestCid) > 0, "datamarket: empty manifest cid"
+    assert len(self.manifestCid[jobId]) == 0, "datamarket: manifest already published"
+
+    self.manifestCid[jobId] = manifestCid
+    log ManifestPublished(jobId=jobId, manifestCid=manifestCid)
 
 
 @external
