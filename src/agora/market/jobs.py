@@ -33,10 +33,11 @@ from agora.federated.simulation import (
 )
 from agora.federated.strategy import AuditedFedAvg
 from agora.ledger import Account, Deployment
-from agora.ledger.errors import LedgerError
+from agora.ledger.errors import LedgerError, NotFoundError
 from agora.ledger.hashing import label_set_hash, modality_hash
 from agora.ledger.model import DatasetId, JobId, TokenAmount, TxHash
-from agora.market.errors import JobFailedError
+from agora.market.consent import InclusionSet
+from agora.market.errors import JobFailedError, MissingInclusionError
 from agora.market.spec import DatasetSchema, TrainingJobSpec, publish
 from agora.vault.blockstore import BlockStore, Cid
 
@@ -121,6 +122,15 @@ class TrainingMarket:
         """Apply to ``job_id`` with a dataset; the contract checks the match."""
         return self.deployment.data_market.apply(job_id, dataset_id, account=provider)
 
+    def declare_inclusion(
+        self, provider: Account, job_id: JobId, included: InclusionSet
+    ) -> TxHash:
+        """Declare on chain, as a provider of a consent-scoped job, the
+        records it will train on (see :mod:`agora.market.consent`)."""
+        return self.deployment.data_market.declare_inclusion(
+            job_id, included.inclusion, account=provider
+        )
+
     def run_job(
         self,
         job_id: JobId,
@@ -139,22 +149,24 @@ class TrainingMarket:
 
         Provider ``i`` of the job (on-chain application order) trains on
         partition ``i`` of ``trainer``. ``utility`` scores a model on the
-        coordinator's validation data, for contributions.
+        coordinator's validation data, for contributions. An update may
+        claim at most the samples its provider offered, or for a
+        consent-scoped job (``spec.purpose``) the records it declared
+        included; there, a provider that declared nothing raises
+        :class:`MissingInclusionError` before the job starts.
         """
         market = self.deployment.data_market
         job = market.get_job(job_id)
-        start_tx = market.start_job(job_id, account=coordinator)
         providers = [
             Provider(
                 index,
                 names.get(address, address),
                 address,
-                max_examples=market.dataset(
-                    market.provider_dataset(job_id, address)
-                ).samples,
+                max_examples=self._examples_bound(job_id, address, spec),
             )
             for index, address in enumerate(market.providers(job_id))
         ]
+        start_tx = market.start_job(job_id, account=coordinator)
         logger.info("job %s started with %s providers", job_id, len(providers))
 
         def commit(server_round: int, root: bytes, aggregate_hash: bytes) -> str:
@@ -226,6 +238,19 @@ class TrainingMarket:
             finalize_tx=finalize_tx,
             history=auditor.history,
         )
+
+    def _examples_bound(
+        self, job_id: JobId, provider: ChecksumAddress, spec: TrainingJobSpec
+    ) -> int:
+        market = self.deployment.data_market
+        if spec.purpose is None:
+            return market.dataset(market.provider_dataset(job_id, provider)).samples
+        try:
+            return market.inclusion(job_id, provider).count
+        except NotFoundError:
+            raise MissingInclusionError(
+                f"job {job_id} is consent-scoped but {provider} declared no inclusion"
+            ) from None
 
     def _abort(self, job_id: JobId, coordinator: Account, *, reason: str) -> None:
         logger.error("job %s failed (%s); aborting it", job_id, reason)
