@@ -573,7 +573,6 @@ def _print_summary(console: Console, result: dict[str, Any]) -> None:
         "samples",
         "consented",
         "excluded",
-        "inclusion root",
         "Shapley",
         "weight (bps)",
         "payout (tokens)",
@@ -586,12 +585,12 @@ def _print_summary(console: Console, result: dict[str, Any]) -> None:
             str(p["samples"]),
             str(p["included"]),
             str(p["excluded"]),
-            p["inclusion_root"][:18] + "…",
             f"{p['shapley']:.4f}",
             str(p["weight_bps"]),
             _tokens(p["payout"]),
         )
     console.print(table)
+    _print_consent(console, result["consent"], result["providers"])
     paid = sum(p["payout"] for p in result["providers"])
     console.print(
         f"Escrow {_tokens(result['escrow'])} = paid {_tokens(paid)}"
@@ -631,6 +630,22 @@ def _print_summary(console: Console, result: dict[str, Any]) -> None:
         "the on-chain roots. "
         f"Audit overhead {overhead:.2f} % of round time; "
         f"wall time {result['wall_s']:.0f} s. Report: {result['report']}"
+    )
+
+
+def _print_consent(
+    console: Console, consent: dict[str, Any], providers: list[dict[str, Any]]
+) -> None:
+    excluded: Counter[str] = Counter()
+    for hospital in consent["hospitals"]:
+        excluded.update(hospital["excluded_by_rule"])
+    rules = ", ".join(f"{rule} {count}" for rule, count in excluded.items())
+    roots = "; ".join(f"{p['name']} {p['inclusion_root'][:18]}…" for p in providers)
+    patients = sum(hospital["patients"] for hospital in consent["hospitals"])
+    console.print(
+        f"Consent for {consent['purpose']}: {patients} patients; rows excluded "
+        f"by rule: {rules}. Inclusion roots declared on chain: {roots}; one "
+        "consenting patient per hospital proved their record included."
     )
 
 

@@ -192,7 +192,7 @@ def give_consent(
     for patient in patients.patients:
         if patient.story is ConsentStory.NO_GRANT:
             continue
-        requests.append((patient, _request(patient, grantee, now=now)))
+        requests.append((patient, grant_request(patient, grantee, now=now)))
     signed = [consent.sign(request, patient.account) for patient, request in requests]
     grants = consent.grant_signed(signed, account=hospital)
 
@@ -208,7 +208,9 @@ def give_consent(
     return ConsentGiven(grants, revocations)
 
 
-def _request(patient: Patient, grantee: bytes, *, now: int) -> GrantRequest:
+def grant_request(patient: Patient, grantee: bytes, *, now: int) -> GrantRequest:
+    """The grant ``patient``'s story asks them to sign at chain time ``now``
+    (none is ever signed for ``no-grant``)."""
     story = patient.story
     purpose = OTHER_PURPOSE if story is ConsentStory.OTHER_PURPOSE else PURPOSE
     categories = (
