@@ -66,7 +66,8 @@ class XrayTrainer:
     included_rows: tuple[tuple[int, ...], ...] | None = None
     """For a consent-scoped job, the train rows each hospital may use (its
     patients' consent covers them; :mod:`agora.health.xray_consent`);
-    every row of its partition when ``None``."""
+    every row of its partition when ``None``. With ``max_rows`` too, the
+    draw is from these rows, so it trains on fewer than it declared."""
 
     def train(
         self,
