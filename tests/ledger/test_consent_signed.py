@@ -17,7 +17,7 @@ from agora.ledger import (
     purpose_code,
     sign_grant,
 )
-from agora.ledger.clients.consent import MAX_BATCH, grant_signer
+from agora.ledger.clients.consent import MAX_BATCH, MAX_PAGE, grant_signer
 
 from .support import Market, reverts
 
@@ -72,6 +72,18 @@ def test_grants_to_reads_only_the_grantees_grants(market: Market) -> None:
     assert [g.grant_id for g in consent.grants_to(HOSPITAL)] == [2]
     assert [g.grant_id for g in consent.grants_to(other)] == [1]
     assert consent.grants_to(grantee_hash("did:key:zNobody")) == []
+
+
+def test_grants_to_reads_past_one_page(market: Market) -> None:
+    consent = market.ledger.consent
+    owners = [AccountFactory.create() for _ in range(MAX_PAGE + 5)]
+    signed = [consent.sign(_request(market, o.address), o) for o in owners]
+    ids = consent.grant_signed(signed, account=market.hospitals[0])
+
+    grants = consent.grants_to(HOSPITAL)
+
+    assert [g.grant_id for g in grants] == ids
+    assert len(grants) == MAX_PAGE + 5
 
 
 def test_rule_bad_signature_a_grant_signed_by_another_key_reverts(
