@@ -83,13 +83,17 @@ def test_rule_rounds_committed_declaring_after_round_one_reverts(
         (Inclusion(bytes(32), 10), "datamarket: empty inclusion root"),
         (Inclusion(bytes([1]) * 32, 0), "datamarket: no records included"),
         (Inclusion(bytes([1]) * 32, 501), "datamarket: more records than offered"),
+        (
+            Inclusion(bytes([1]) * 32, 99),
+            "datamarket: fewer records than the job's minimum",
+        ),
     ],
-    ids=["empty-root", "no-records", "more-than-offered"],
+    ids=["empty-root", "no-records", "more-than-offered", "below-job-minimum"],
 )
 def test_rule_bad_inclusion_reverts(
     market: Market, inclusion: Inclusion, reason: str
 ) -> None:
-    job_id = market.running_job()  # each dataset offers 500 samples
+    job_id = market.running_job()  # 500 samples offered, the job needs 100
 
     with reverts(reason):
         _declare(market, job_id, inclusion=inclusion)

@@ -342,8 +342,9 @@ def declareInclusion(jobId: uint256, root: bytes32, count: uint256):
     @notice Declare, as a provider matched to the job, the Merkle root of
             the ids of the `count` records it will train on (those its
             patients' consent covers), once, before the first round is
-            committed. Updates of a consent-scoped job are then bounded by
-            `count`, not by the samples the dataset offered.
+            committed, with `minSamples <= count <= samples offered`.
+            Updates of a consent-scoped job are then bounded by `count`,
+            not by the samples the dataset offered.
     """
     job: Job = self._job(jobId)
     assert job.state == OPEN or job.state == RUNNING, "datamarket: job not open or running"
@@ -353,6 +354,8 @@ def declareInclusion(jobId: uint256, root: bytes32, count: uint256):
     assert self._inclusions[jobId][msg.sender].count == 0, "datamarket: inclusion already declared"
     assert root != empty(bytes32), "datamarket: empty inclusion root"
     assert count > 0, "datamarket: no records included"
+    # The job's minimum holds for what is trained on, not only for the offer.
+    assert count >= job.minSamples, "datamarket: fewer records than the job's minimum"
     assert count <= self.datasets[datasetId].samples, "datamarket: more records than offered"
 
     self._inclusions[jobId][msg.sender] = Inclusion(root=root, count=count)
