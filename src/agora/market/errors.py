@@ -47,3 +47,17 @@ class ArtifactMalformedError(AuditError, DataError):
 class AuditMismatchError(AuditError):
     """An audit ran to the end and found mismatches; the message names the
     first (round and provider) and how many there are."""
+
+
+class NothingConsentedError(MarketError):
+    """No record a provider holds is covered by its owners' consent for the
+    job's purpose: there is nothing it may train on."""
+
+
+class NotIncludedError(MarketError, LookupError):
+    """A record is not in a provider's inclusion set (its owner's consent
+    did not cover the job), so no inclusion proof exists for it."""
+
+
+class MissingInclusionError(MarketError):
+    """A provider of a consent-scoped job declared no inclusion on chain."""

@@ -33,11 +33,12 @@ from agora.federated.simulation import (
 )
 from agora.federated.strategy import AuditedFedAvg
 from agora.ledger import Account, Deployment
-from agora.ledger.errors import LedgerError
+from agora.ledger.errors import LedgerError, NotFoundError
 from agora.ledger.hashing import label_set_hash, modality_hash
 from agora.ledger.model import DatasetId, JobId, TokenAmount, TxHash
 from agora.market.artifacts import publish_job_artifacts
-from agora.market.errors import JobFailedError
+from agora.market.consent import InclusionSet
+from agora.market.errors import JobFailedError, MissingInclusionError
 from agora.market.spec import DatasetSchema, TrainingJobSpec, publish
 from agora.vault.blockstore import BlockStore, Cid
 
@@ -124,6 +125,15 @@ class TrainingMarket:
         """Apply to ``job_id`` with a dataset; the contract checks the match."""
         return self.deployment.data_market.apply(job_id, dataset_id, account=provider)
 
+    def declare_inclusion(
+        self, provider: Account, job_id: JobId, included: InclusionSet
+    ) -> TxHash:
+        """Declare on chain, as a provider of a consent-scoped job, the
+        records it will train on (see :mod:`agora.market.consent`)."""
+        return self.deployment.data_market.declare_inclusion(
+            job_id, included.inclusion, account=provider
+        )
+
     def run_job(
         self,
         job_id: JobId,
@@ -147,24 +157,26 @@ class TrainingMarket:
         coordinator's validation data, for contributions;
         ``utility_description`` says in the manifest what it measures, and
         ``validation_cid`` names the validation set if it is published.
-        Before paying, every round's updates, aggregate and record and the
-        job's manifest are published to the store, and the manifest's CID
-        goes on chain (:mod:`agora.market.artifacts`).
+        An update may claim at most the samples its provider offered, or
+        for a consent-scoped job (``spec.purpose``) the records it declared
+        included; there, a provider that declared nothing raises
+        :class:`MissingInclusionError` before the job starts. Before paying,
+        every round's updates, aggregate and record and the job's manifest
+        are published to the store, and the manifest's CID goes on chain
+        (:mod:`agora.market.artifacts`).
         """
         market = self.deployment.data_market
         job = market.get_job(job_id)
-        start_tx = market.start_job(job_id, account=coordinator)
         providers = [
             Provider(
                 index,
                 names.get(address, address),
                 address,
-                max_examples=market.dataset(
-                    market.provider_dataset(job_id, address)
-                ).samples,
+                max_examples=self._examples_bound(job_id, address, spec),
             )
             for index, address in enumerate(market.providers(job_id))
         ]
+        start_tx = market.start_job(job_id, account=coordinator)
         logger.info("job %s started with %s providers", job_id, len(providers))
 
         def commit(server_round: int, root: bytes, aggregate_hash: bytes) -> str:
@@ -253,6 +265,19 @@ class TrainingMarket:
             history=auditor.history,
             manifest_cid=manifest_cid,
         )
+
+    def _examples_bound(
+        self, job_id: JobId, provider: ChecksumAddress, spec: TrainingJobSpec
+    ) -> int:
+        market = self.deployment.data_market
+        if spec.purpose is None:
+            return market.dataset(market.provider_dataset(job_id, provider)).samples
+        try:
+            return market.inclusion(job_id, provider).count
+        except NotFoundError:
+            raise MissingInclusionError(
+                f"job {job_id} is consent-scoped but {provider} declared no inclusion"
+            ) from None
 
     def _abort(self, job_id: JobId, coordinator: Account, *, reason: str) -> None:
         logger.error("job %s failed (%s); aborting it", job_id, reason)
