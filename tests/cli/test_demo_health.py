@@ -42,12 +42,30 @@ def test_quick_demo_writes_a_complete_consistent_result(tmp_path: Path) -> None:
         "Riverside General",
         "Northgate Clinic",
     ]
-    assert sum(p["samples"] for p in providers) == 4708  # every train row is used
+    assert sum(p["samples"] for p in providers) == 4708  # every train row offered
     for provider in providers:
         assert set(provider) >= {"name", "samples", "shapley", "weight_bps", "payout"}
     assert sum(p["weight_bps"] for p in providers) == 10_000
     assert sum(p["payout"] for p in providers) + result["refund"] == result["escrow"]
     assert result["escrow"] == 1_000 * 10**18
+
+    # Consent-scoped: each hospital trained only on its consenting patients'
+    # rows (about one patient in eight refuses), declared their root on chain,
+    # and every accepted update claimed exactly that many examples.
+    consent = result["consent"]
+    assert consent["purpose"] == "research:pneumonia-model"
+    for provider, hospital in zip(providers, consent["hospitals"], strict=True):
+        assert provider["included"] + provider["excluded"] == provider["samples"]
+        assert 0.05 < provider["excluded"] / provider["samples"] < 0.25
+        assert provider["inclusion_root"] == hospital["inclusion_root"]
+        assert sum(hospital["excluded_by_rule"].values()) == provider["excluded"]
+        assert hospital["included_record_proven"].startswith("ImagingStudy/")
+        assert hospital["excluded_record_unprovable"].startswith("ImagingStudy/")
+    included = {p["name"]: p["included"] for p in providers}
+    for detail in result["round_details"]:
+        for update in detail["accepted"]:
+            assert update["num_examples"] == included[update["provider"]]
+    assert consent["seconds"] < 120
 
     # Two short rounds already separate the classes well.
     assert result["test_auc"] > 0.85
@@ -58,8 +76,15 @@ def test_quick_demo_writes_a_complete_consistent_result(tmp_path: Path) -> None:
         assert plot in report
         assert (out / plot).stat().st_size > 5_000
     assert result["round_roots"][0] in report
+    assert providers[0]["inclusion_root"] in report
     # Every hospital checked its own receipt against the on-chain root.
     assert result["inclusion_proofs_verified"] == 2 * 3
+    # The job re-derived from the chain and its published artifacts.
+    audit = result["audit"]
+    assert (audit["ok"], audit["mismatches"]) == (True, 0)
+    assert (
+        out / "blocks" / audit["manifest_cid"][-2:] / audit["manifest_cid"]
+    ).is_file()
 
     # The model sold per call: the clinic's fees, settled, became royalties
     # in proportion to the job's payouts (70 % of the fees; the buyer 30 %).

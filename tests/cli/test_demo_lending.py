@@ -28,6 +28,9 @@ def test_quick_demo_trains_pays_and_decides(tmp_path: Path) -> None:
     assert 0.74 < result["test_auc"] < 0.82
     assert 0.74 < result["centralized"]["test_auc"] < 0.82
     assert result["split"]["test_rows"] == 6_000
+    # The job re-derived from the chain and its published artifacts.
+    assert (result["audit"]["ok"], result["audit"]["mismatches"]) == (True, 0)
+    assert result["audit"]["manifest_cid"].startswith("bafkrei")
 
     # Paid by contribution: everything escrowed is paid out or refunded.
     providers = result["providers"]

@@ -467,3 +467,41 @@ def test_without_a_consortium_sharing_is_a_configuration_error(
     )
     assert run.code == ExitCode.CONFIGURATION
     assert "agora ledger init" in run.error_line()
+
+
+def test_audit_patient_joins_each_access_with_its_grant(vault: Vault) -> None:
+    grant = vault.share("--category", "Observation", "--expires-in", "1d")
+    read = vault.read("Observation/o1", share="share.json", out="o1-read.json")
+    assert read.code == 0, read.stderr
+    revoked = vault.as_(
+        "patient", "vault", "revoke", str(grant), "--owner", vault.patient
+    )
+    assert revoked.code == 0, revoked.stderr
+
+    # No wallet: the trail is public on chain and in the anchored logs.
+    run = vault.run("audit", "patient", vault.patient, "--json")
+    assert run.code == 0, run.stderr
+    joined = [a for a in json.loads(run.stdout) if a["grant_id"] == grant]
+    assert len(joined) == 2  # one access logged by each of two proxies
+    for access in joined:
+        assert access["record_id"] == "Observation/o1"
+        assert access["requester"] == vault.doctor
+        assert access["grant"]["grantee"] == vault.doctor
+        assert access["grant"]["categories"] == ["OBSERVATION"]
+        # Served before the revocation, which the join shows beside it.
+        assert access["within_grant"] is True
+        assert access["revoked_at"] >= access["timestamp"]
+
+    text = vault.run("audit", "patient", vault.patient)
+    assert text.code == 0, text.stderr
+    lines = [line for line in text.stdout.splitlines() if f"grant {grant} " in line]
+    assert len(lines) == 2
+    assert all(f"read by {vault.doctor}" in line for line in lines)
+    assert all("revoked" in line and "OUTSIDE" not in line for line in lines)
+
+
+def test_audit_patient_refuses_a_did_that_owns_no_grants(vault: Vault) -> None:
+    """Rule: grants are owned by a did:ethr or secp256k1 did:key account."""
+    run = vault.run("audit", "patient", vault.doctor)  # an Ed25519 did:key
+    assert run.code == ExitCode.IDENTITY
+    assert run.error_line().startswith("error: grants are owned by the account")

@@ -5,6 +5,7 @@ import pytest
 
 from agora.federated.arrays import (
     aggregate_digest,
+    arrays_from_canonical,
     canonical_bytes,
     from_record,
     to_record,
@@ -70,3 +71,46 @@ def test_flower_record_round_trip_is_exact() -> None:
     back = from_record(to_record(ARRAYS))
     assert list(back) == list(ARRAYS)
     assert canonical_bytes(back) == canonical_bytes(ARRAYS)
+
+
+def test_canonical_bytes_parse_back_exactly() -> None:
+    mixed = {
+        **ARRAYS,
+        "flag": np.array([True, False]),
+        "big": np.arange(4, dtype=">f8"),  # big-endian in, little-endian out
+    }
+    parsed = arrays_from_canonical(canonical_bytes(mixed))
+    assert sorted(parsed) == sorted(mixed)
+    for name, array in mixed.items():
+        np.testing.assert_array_equal(parsed[name], array)
+        assert parsed[name].dtype == array.dtype.newbyteorder("<")
+    assert canonical_bytes(parsed) == canonical_bytes(mixed)
+
+
+def _swap_names(data: bytes) -> bytes:
+    # Two one-letter arrays: re-emit them in reverse name order.
+    parsed = arrays_from_canonical(data)
+    fields = [canonical_bytes({name: parsed[name]})[8:] for name in sorted(parsed)]
+    return data[:8] + b"".join(reversed(fields))
+
+
+CANONICAL = canonical_bytes(ARRAYS)
+OBJECT_ARRAY = canonical_bytes({"o": np.zeros(1, dtype=np.int8)}).replace(
+    b"|i1", b"|O8"
+)
+
+
+@pytest.mark.parametrize(
+    ("rule", "data"),
+    [
+        ("truncated", CANONICAL[:-1]),
+        ("trailing bytes", CANONICAL + b"\x00"),
+        ("names out of order", _swap_names(CANONICAL)),
+        ("object dtype (a pickle)", OBJECT_ARRAY),
+        ("empty input", b""),
+        ("unknown dtype", CANONICAL.replace(b"<f4", b"<z9")),
+    ],
+)
+def test_non_canonical_arrays_are_refused(rule: str, data: bytes) -> None:
+    with pytest.raises(ValueError):
+        arrays_from_canonical(data)

@@ -7,7 +7,11 @@ import pytest
 
 from agora.federated.arrays import aggregate_digest, update_digest
 from agora.federated.audit import Provider, RoundAuditor, Submission
-from agora.federated.contributions import measure_contributions
+from agora.federated.contributions import (
+    measure_contributions,
+    shapley_from_utilities,
+)
+from agora.federated.errors import ContributionError
 from agora.federated.merkle import merkle_root, verify_inclusion
 from agora.federated.robust import RobustRule
 
@@ -236,3 +240,32 @@ def test_contributions_under_a_robust_rule_use_that_rule() -> None:
     )
     assert result.shapley[2] < 0 < result.shapley[1] < result.shapley[0]
     assert result.weights_bps[2] == 0
+
+
+def test_recorded_utilities_give_back_the_measured_contributions() -> None:
+    """An auditor without the validation data recomputes the Shapley values
+    and weights from the utilities the coordinator recorded, exactly."""
+    auditor = _auditor(Ledger())
+    target = np.array([1.0, 1.0, 0.0, 0.0], dtype=np.float32)
+    model = GLOBAL
+    for server_round, sizes in ((1, (10, 20, 30)), (2, (10, 20))):
+        submissions = [
+            Submission(i, {"w": target * (i + 1) / 3}, size)
+            for i, size in enumerate(sizes)
+        ]
+        model, _ = auditor.audit_round(server_round, model, submissions)
+
+    def utility(arrays: dict[str, np.ndarray]) -> float:
+        return -float(np.sum((arrays["w"] - target) ** 2))
+
+    measured = measure_contributions(PROVIDERS, auditor.history, utility)
+    accepted = [frozenset(past.updates) for past in auditor.history]
+    derived = shapley_from_utilities(PROVIDERS, accepted, measured.utilities)
+    assert derived.shapley == measured.shapley
+    assert derived.weights_bps == measured.weights_bps
+
+    # A coalition whose utility was never recorded cannot be made up.
+    holed = [dict(measured.utilities[0]), measured.utilities[1]]
+    del holed[0][frozenset({0, 2})]
+    with pytest.raises(ContributionError, match=r"round 1: .*\[0, 2\]"):
+        shapley_from_utilities(PROVIDERS, accepted, holed)

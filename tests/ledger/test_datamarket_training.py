@@ -318,3 +318,65 @@ def test_only_a_running_job_can_be_aborted(market: Market) -> None:
     job_id = market.post_job(deadline=market.chain.now() + 100)
     with reverts("datamarket: job not running"):
         market.ledger.data_market.abort(job_id, account=market.coordinator)
+
+
+MANIFEST = "bafkreibm6jg3ux5qumhcn2b3flc3tyu6dmlb4xa7u5bf44yegnrjhc4yeq"
+
+
+def test_the_coordinator_publishes_a_manifest_that_finalisation_freezes(
+    market: Market,
+) -> None:
+    data_market = market.ledger.data_market
+    job_id = market.running_job(providers=1)
+    market.commit(job_id)
+    assert data_market.manifest_cid(job_id) is None
+
+    data_market.publish_manifest(job_id, MANIFEST, account=market.coordinator)
+    data_market.finalize(job_id, [10_000], account=market.coordinator)
+
+    assert data_market.manifest_cid(job_id) == MANIFEST
+    # Finalised: the manifest the providers were paid against stays.
+    with reverts("datamarket: job not running"):
+        data_market.publish_manifest(
+            job_id, "bafkrei-other", account=market.coordinator
+        )
+    assert data_market.manifest_cid(job_id) == MANIFEST
+
+
+def test_manifest_rules(market: Market) -> None:
+    data_market = market.ledger.data_market
+    job_id = market.running_job(providers=1)
+
+    # Only the job's coordinator may say which manifest it ran by.
+    for outsider in (market.buyer, market.outsider, market.hospitals[0]):
+        with reverts("datamarket: caller is not the coordinator"):
+            data_market.publish_manifest(job_id, MANIFEST, account=outsider)
+    # An empty CID points nowhere.
+    with reverts("datamarket: empty manifest cid"):
+        data_market.publish_manifest(job_id, "", account=market.coordinator)
+    # Once recorded, it cannot be swapped, even before finalisation.
+    data_market.publish_manifest(job_id, MANIFEST, account=market.coordinator)
+    with reverts("datamarket: manifest already published"):
+        data_market.publish_manifest(
+            job_id, "bafkrei-other", account=market.coordinator
+        )
+    # No such job.
+    with reverts("datamarket: no such job"):
+        data_market.publish_manifest(
+            market.ledger.data_market.job_count() + 1,
+            MANIFEST,
+            account=market.coordinator,
+        )
+
+
+def test_no_manifest_before_the_start_or_after_an_abort(market: Market) -> None:
+    data_market = market.ledger.data_market
+    job_id = market.post_job(deadline=market.chain.now() + 100)
+    with reverts("datamarket: job not running"):
+        data_market.publish_manifest(job_id, MANIFEST, account=market.coordinator)
+
+    aborted = market.running_job(providers=1)
+    data_market.abort(aborted, account=market.coordinator)
+    with reverts("datamarket: job not running"):
+        data_market.publish_manifest(aborted, MANIFEST, account=market.coordinator)
+    assert data_market.manifest_cid(aborted) is None

@@ -19,6 +19,7 @@ from agora.federated.simulation import SimulationResources
 from agora.ledger import (
     Account,
     Deployment,
+    Inclusion,
     JobId,
     JobState,
     Role,
@@ -27,7 +28,8 @@ from agora.ledger import (
     deploy,
     tokens,
 )
-from agora.market.errors import JobFailedError
+from agora.market.audit import audit_job
+from agora.market.errors import JobFailedError, MissingInclusionError
 from agora.market.jobs import JobOutcome, TrainingMarket, verify_committed_inclusion
 from agora.market.spec import DatasetSchema, TrainingJobSpec
 from agora.settings import Settings
@@ -74,8 +76,9 @@ class PostedJob:
     reward: TokenAmount
 
 
-def _post_job(tmp_path: Path) -> PostedJob:
-    """Three hospitals matched to a three-round regression job."""
+def _post_job(tmp_path: Path, *, purpose: str | None = None) -> PostedJob:
+    """Three hospitals matched to a three-round regression job (a
+    consent-scoped one with ``purpose``)."""
     chain = connect(Settings(chain_url=None, cache_dir=tmp_path / "cache"))
     admin = chain.new_account("admin")
     deployment = deploy(chain, admin)
@@ -104,6 +107,7 @@ def _post_job(tmp_path: Path) -> PostedJob:
         max_providers=3,
         max_update_norm=100.0,
         seed=0,
+        purpose=purpose,
     )
     job_id, _ = market.post_job(
         buyer,
@@ -176,6 +180,13 @@ def test_job_runs_commits_every_round_and_pays_by_contribution(tmp_path: Path) -
                     deployment, job_id, record.server_round, b"\x00" * 32, proof
                 )
 
+    # Anyone re-derives the job from the chain and the published artifacts:
+    # the Flower-trained updates and aggregates match their commitments.
+    assert outcome.manifest_cid == data_market.manifest_cid(job_id)
+    report = audit_job(deployment, posted.market.store, job_id)
+    assert report.ok, [str(m) for m in report.mismatches]
+    assert report.rounds[1].rejected == [(posted.hospitals[1].address, "non-finite")]
+
     # Paid by contribution; escrow conserved to the last base unit.
     assert sum(p.weight_bps for p in outcome.payouts) == 10_000
     paid = sum(p.amount for p in outcome.payouts)
@@ -236,3 +247,43 @@ def test_job_whose_utility_crashes_is_aborted_and_refunded(tmp_path: Path) -> No
     assert data_market.get_job(posted.job_id).state is JobState.CANCELLED
     assert data_market.refunded(posted.job_id) == posted.reward
     assert posted.deployment.token.balance_of(posted.buyer.address) == posted.reward
+
+
+def test_consent_scoped_job_bounds_updates_by_the_declared_count(
+    tmp_path: Path,
+) -> None:
+    """Rule num-examples: in a consent-scoped job an update may claim no
+    more examples than its provider declared included, even if it offered
+    more. Hospital 2 offered 120 rows but declared 100 consented ones, and
+    its trainer still reports 120."""
+    posted = _post_job(tmp_path, purpose="research:regression")
+    data_market = posted.deployment.data_market
+    for hospital, count in zip(posted.hospitals, (40, 80, 100), strict=True):
+        root = bytes([count]) * 32
+        data_market.declare_inclusion(
+            posted.job_id, Inclusion(root, count), account=hospital
+        )
+
+    outcome = _run(posted, LinearTrainer())
+
+    for record in outcome.rounds:
+        assert [u.provider.name for u in record.accepted][:1] == ["hospital-0"]
+        over = [r for r in record.rejected if r.provider.name == "hospital-2"]
+        assert [r.rule for r in over] == ["num-examples"]
+        assert "120 exceeds the bound of 100" in over[0].detail
+    assert outcome.payouts[2].amount == 0
+
+
+def test_consent_scoped_job_needs_every_providers_inclusion(tmp_path: Path) -> None:
+    posted = _post_job(tmp_path, purpose="research:regression")
+    data_market = posted.deployment.data_market
+    for hospital in posted.hospitals[:2]:
+        data_market.declare_inclusion(
+            posted.job_id, Inclusion(bytes([1]) * 32, 40), account=hospital
+        )
+
+    with pytest.raises(MissingInclusionError, match="declared no inclusion"):
+        _run(posted, LinearTrainer())
+
+    # Refused before it started: the buyer may still cancel after the deadline.
+    assert data_market.get_job(posted.job_id).state is JobState.OPEN

@@ -43,6 +43,8 @@ def test_same_spec_same_cid_and_round_trip(tmp_path: Path) -> None:
         {"max_update_norm": 0.0},
         {"unknown_field": 1},
         {"aggregation": "median"},
+        {"purpose": ""},
+        {"purpose": "é" * 17},
     ],
     ids=[
         "no-rounds",
@@ -52,6 +54,8 @@ def test_same_spec_same_cid_and_round_trip(tmp_path: Path) -> None:
         "zero-norm-bound",
         "unknown-field",
         "unsupported-aggregation",
+        "empty-purpose",
+        "purpose-over-32-bytes",
     ],
 )
 def test_invalid_spec_is_refused(change: dict[str, Any]) -> None:
@@ -64,6 +68,15 @@ def test_document_that_is_not_a_spec_is_refused(tmp_path: Path) -> None:
     cid = store.put(b'{"hello": "world"}')
     with pytest.raises(InvalidJobSpecError, match=cid):
         load_spec(store, cid)
+
+
+def test_purpose_is_published_only_when_set(tmp_path: Path) -> None:
+    # Specs posted before consent-scoped jobs existed keep their bytes and CID.
+    assert b"purpose" not in TrainingJobSpec(**VALID).canonical_json()
+    scoped = TrainingJobSpec(**VALID, purpose="research:pneumonia-model")
+    assert b'"purpose":"research:pneumonia-model"' in scoped.canonical_json()
+    store = BlockStore(tmp_path)
+    assert load_spec(store, publish(store, scoped)).purpose == scoped.purpose
 
 
 def test_fedavg_spec_publishes_without_the_robust_options(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from agora.identity.status_list.errors import StatusListError
 from agora.identity.wallet.errors import WalletError
 from agora.ledger.errors import LedgerError
 from agora.lending.errors import LendingError
-from agora.market.errors import MarketError
+from agora.market.errors import AuditMismatchError, MarketError
 from agora.settings import Settings, load_settings
 from agora.vault.errors import (
     ConsentRefusedError,
@@ -41,6 +41,7 @@ _EXIT_BY_ERROR: list[tuple[type[AgoraError], ExitCode]] = [
     (ConfigurationError, ExitCode.CONFIGURATION),
     (DataError, ExitCode.DATA),
     (LedgerError, ExitCode.LEDGER),
+    (AuditMismatchError, ExitCode.AUDIT_MISMATCH),
     (MarketError, ExitCode.MARKET),
     (FederatedError, ExitCode.FEDERATED),
     (LendingError, ExitCode.LENDING),

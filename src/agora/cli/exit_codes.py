@@ -35,5 +35,8 @@ class ExitCode(IntEnum):
     """A proxy refused access by consent (revoked or expired grant, a
     requester who is not the grantee, a record out of scope …); the rule
     is printed."""
+    AUDIT_MISMATCH = 12
+    """An audit re-derived something that does not match the chain or the
+    published artifacts; the first mismatch (round, provider) is printed."""
     INTERRUPTED = 130
     """Stopped by Ctrl-C (128 + SIGINT, the shell convention)."""

@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 
 from agora.cli import health_import
+from agora.cli.audit import audit_app
 from agora.cli.blocks import blocks_app
 from agora.cli.common import JsonOption, failing_cleanly, settings_with
 from agora.cli.did import did_app
@@ -43,6 +44,7 @@ app.add_typer(blocks_app, name="blocks")
 app.add_typer(vault_app, name="vault")
 app.add_typer(market_app, name="market")
 app.add_typer(node_app, name="node")
+app.add_typer(audit_app, name="audit")
 
 
 @app.callback()

@@ -39,6 +39,56 @@ def canonical_bytes(arrays: Mapping[str, np.ndarray]) -> bytes:
     return b"".join(parts)
 
 
+_ARRAY_KINDS = "biuf"
+"""dtype kinds a published model may hold: no objects, no strings."""
+
+
+def arrays_from_canonical(data: bytes) -> Arrays:
+    """Parse bytes that :func:`canonical_bytes` wrote back into arrays.
+
+    Only the canonical form is accepted (names sorted, little-endian
+    numeric dtypes, lengths that add up to the whole input): anything else
+    raises ``ValueError``, so one set of arrays has exactly one encoding,
+    and a published update or aggregate cannot smuggle in a pickled object.
+    """
+    view = memoryview(data)
+    offset = 0
+
+    def take(size: int) -> bytes:
+        nonlocal offset
+        if size > len(view) - offset:
+            raise ValueError("canonical arrays end early")
+        chunk = bytes(view[offset : offset + size])
+        offset += size
+        return chunk
+
+    def field() -> bytes:
+        (size,) = struct.unpack(">Q", take(8))
+        return take(size)
+
+    (count,) = struct.unpack(">Q", take(8))
+    arrays: Arrays = {}
+    for _ in range(count):
+        name = field().decode()
+        try:
+            dtype = np.dtype(field().decode())
+        except TypeError as exc:
+            raise ValueError(f"array {name!r}: unknown dtype") from exc
+        if dtype.kind not in _ARRAY_KINDS or dtype.byteorder == ">":
+            raise ValueError(f"array {name!r}: dtype {dtype.str} is not allowed")
+        dims = field()
+        if len(dims) % 8:
+            raise ValueError(f"array {name!r}: malformed shape")
+        shape = struct.unpack(f">{len(dims) // 8}Q", dims)
+        body = field()
+        if len(body) != dtype.itemsize * int(np.prod(shape, dtype=np.int64)):
+            raise ValueError(f"array {name!r}: {len(body)} bytes for shape {shape}")
+        arrays[name] = np.frombuffer(body, dtype=dtype).reshape(shape).copy()
+    if offset != len(view) or canonical_bytes(arrays) != data:
+        raise ValueError("arrays are not in canonical form")
+    return arrays
+
+
 def update_digest(
     arrays: Mapping[str, np.ndarray], *, job_id: int, server_round: int, provider: str
 ) -> bytes:

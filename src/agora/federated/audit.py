@@ -41,7 +41,8 @@ class Provider:
     name: str
     address: ChecksumAddress
     max_examples: int | None = None
-    """Rows the provider offered (on chain); a reply may not claim more."""
+    """Rows the provider offered on chain, or for a consent-scoped job the
+    records it declared included; a reply may not claim more."""
 
 
 @dataclass(frozen=True)

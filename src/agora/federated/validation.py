@@ -4,8 +4,9 @@ Rules, each with the name carried by :class:`InvalidUpdateError`:
 
 - ``num-examples``: the reported example count is a positive integer
   (a zero count would divide by zero in the weighted average) and no more
-  than the provider offered on chain (an inflated count would buy it a
-  larger say in the average);
+  than the provider offered on chain, or, in a consent-scoped job, than the
+  records it declared included (an inflated count would buy it a larger
+  say in the average);
 - ``missing-arrays``: exactly the global model's array names;
 - ``shape-mismatch``: same shape and dtype kind as the global array;
 - ``non-finite``: no NaN or infinity anywhere;
@@ -77,7 +78,9 @@ def validate_update(
         raise InvalidUpdateError("num-examples", f"got {num_examples!r}")
     if max_examples is not None and num_examples > max_examples:
         raise InvalidUpdateError(
-            "num-examples", f"{int(num_examples)} exceeds the {max_examples} offered"
+            "num-examples",
+            f"{int(num_examples)} exceeds the bound of {max_examples} "
+            "(offered, or declared included)",
         )
 
     # Structure: the same arrays, shapes and kinds as the global model.

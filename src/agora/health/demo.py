@@ -4,9 +4,11 @@ On the embedded ledger (or ``AGORA_CHAIN_URL``) this deploys the contracts,
 admits three hospitals and a buyer to the consortium, offers each hospital's
 non-IID part of PneumoniaMNIST as a dataset, posts a job with its reward
 escrowed, lets the hospitals apply (matched on chain), trains the model
-federated with every round committed, measures Shapley contributions on the
-buyer's validation split, pays the hospitals, and reports on the official
-test split. Then it sells the model per call (:mod:`.service_section`) and
+federated with every round committed (each hospital only on the rows its
+pseudonymous patients consented to, :mod:`.consent_section`), measures
+Shapley contributions on the buyer's validation split, pays the hospitals,
+and reports on the official test split. Then it sells the model per call
+(:mod:`.service_section`) and
 runs a patient's records through consent (:mod:`.records_section`). Results
 go to ``OUT/result.json`` and ``OUT/report.html``.
 """
@@ -35,6 +37,13 @@ from agora.errors import ConfigurationError
 from agora.federated.audit import RoundRecord
 from agora.federated.simulation import SimulationResources
 from agora.health import report
+from agora.health.consent_section import (
+    Declared,
+    HospitalConsent,
+    consent_result,
+    declare_inclusions,
+    give_patients_consent,
+)
 from agora.health.fhir import fhir_folder
 from agora.health.records_section import patient_bundle, run_records_section
 from agora.health.service_section import run_service_section
@@ -48,6 +57,7 @@ from agora.health.xray import (
     state_to_arrays,
     train_centralized,
 )
+from agora.health.xray_consent import PURPOSE
 from agora.health.xray_job import (
     LABELS,
     MODALITY,
@@ -60,6 +70,7 @@ from agora.health.xray_job import (
 from agora.ledger import Account, JobId, Role, connect, deploy, tokens
 from agora.ledger.model import TOKEN_DECIMALS
 from agora.market import report as job_plots
+from agora.market.audit import audit_summary
 from agora.market.jobs import JobOutcome, TrainingMarket, verify_receipts
 from agora.market.spec import DatasetSchema, TrainingJobSpec
 from agora.settings import Settings
@@ -132,6 +143,9 @@ class _Posted:
     admin: Account
     buyer: Account
     hospitals: list[Account]
+    consent: list[HospitalConsent]
+    declared: list[Declared]
+    consent_seconds: float
 
 
 def run_health_demo(
@@ -148,10 +162,18 @@ def run_health_demo(
     rows = describe_partition(data.train.labels, parts)
     _print_split(console, rows, options.seed)
 
-    posted = _post_job(options, settings, rows, console)
+    posted = _post_job(options, settings, rows, parts, console)
     coordinator = XrayCoordinator(data.val)
     outcome = _train(options, posted, coordinator, console)
     proofs = verify_receipts(posted.market.deployment, outcome)
+    consent = consent_result(
+        posted.market,
+        posted.job_id,
+        hospitals=posted.hospitals,
+        section=posted.consent,
+        declared=posted.declared,
+        seconds=posted.consent_seconds,
+    )
 
     # Final report on the official test split, at the threshold the
     # coordinator picked on its validation split.
@@ -162,6 +184,16 @@ def run_health_demo(
     curves = {"federated": test_probs}
     result = _result(options, settings, outcome, rows, coordinator)
     result["inclusion_proofs_verified"] = proofs
+    result["audit"] = audit_summary(
+        posted.market.deployment, posted.market.store, outcome.job_id
+    )
+    result["consent"] = consent
+    for provider, hospital in zip(
+        result["providers"], consent["hospitals"], strict=True
+    ):
+        provider["included"] = hospital["included"]
+        provider["excluded"] = hospital["excluded"]
+        provider["inclusion_root"] = hospital["inclusion_root"]
     result.update(_scores(test_probs, data.test.labels, threshold))
 
     # The model, sold per call; royalties to the hospitals that trained it.
@@ -236,9 +268,12 @@ def _post_job(
     options: HealthDemoOptions,
     settings: Settings,
     rows: list[PartitionRow],
+    parts: list[np.ndarray],
     console: Console,
 ) -> _Posted:
-    """Deploy, admit the members, offer the datasets, post and match the job."""
+    """Deploy, admit the members, give the patients' consent, offer the
+    datasets, post and match the job; the hospitals declare what their
+    patients' consent lets them train on."""
     chain = connect(settings)
     admin = chain.new_account("consortium-admin")
     deployment = deploy(chain, admin)
@@ -253,6 +288,14 @@ def _post_job(
     reward = tokens(REWARD_TOKENS)
     deployment.token.mint(buyer.address, reward, account=admin)
     market = TrainingMarket(deployment, BlockStore(options.out_dir / "blocks"))
+
+    # Each hospital's patients sign their consent (or not); the hospital
+    # submits the grants in batches.
+    consent_started = time.perf_counter()
+    consent = give_patients_consent(
+        chain, market, hospitals=hospitals, parts=parts, seed=options.seed
+    )
+    consent_seconds = time.perf_counter() - consent_started
 
     # Each hospital offers its part (metadata only; the rows stay home).
     dataset_ids = [
@@ -284,6 +327,7 @@ def _post_job(
         max_providers=len(hospitals),
         max_update_norm=MAX_UPDATE_NORM,
         seed=options.seed,
+        purpose=PURPOSE,
     )
     job_id, spec_cid = market.post_job(
         buyer,
@@ -294,11 +338,37 @@ def _post_job(
     )
     for hospital, dataset_id in zip(hospitals, dataset_ids, strict=True):
         market.apply(hospital, job_id, dataset_id)
+
+    # Matched, each hospital keeps the rows its patients' consent covers
+    # and declares their Merkle root before training starts.
+    declare_started = time.perf_counter()
+    declared = declare_inclusions(
+        chain,
+        market,
+        job_id,
+        hospitals=hospitals,
+        section=consent,
+        purpose=PURPOSE,
+    )
+    consent_seconds += time.perf_counter() - declare_started
     console.print(
         f"Job [bold]{job_id}[/] posted (spec {spec_cid}), "
-        f"{REWARD_TOKENS} tokens escrowed, {len(hospitals)} hospitals matched."
+        f"{REWARD_TOKENS} tokens escrowed, {len(hospitals)} hospitals matched; "
+        f"they train on {sum(len(d.rows) for d in declared)} of "
+        f"{sum(row.samples for row in rows)} rows, those their patients "
+        f"consented to for {PURPOSE}."
     )
-    return _Posted(market, job_id, spec, admin, buyer, hospitals)
+    return _Posted(
+        market,
+        job_id,
+        spec,
+        admin,
+        buyer,
+        hospitals,
+        consent,
+        declared,
+        consent_seconds,
+    )
 
 
 def _train(
@@ -334,7 +404,10 @@ def _train(
             coordinator=posted.buyer,
             names=names,
             trainer=XrayTrainer(
-                options.data_dir.resolve(), options.seed, train_config(options)
+                options.data_dir.resolve(),
+                options.seed,
+                train_config(options),
+                included_rows=tuple(d.rows for d in posted.declared),
             ),
             initial=initial_model(options.seed),
             utility=coordinator.utility,
@@ -499,17 +572,29 @@ def _print_summary(console: Console, result: dict[str, Any]) -> None:
     console.print(line)
 
     table = Table(title=f"Job {result['job_id']}: contributions and payouts")
-    for column in ("hospital", "samples", "Shapley", "weight (bps)", "payout (tokens)"):
+    columns = (
+        "hospital",
+        "samples",
+        "consented",
+        "excluded",
+        "Shapley",
+        "weight (bps)",
+        "payout (tokens)",
+    )
+    for column in columns:
         table.add_column(column, justify="left" if column == "hospital" else "right")
     for p in result["providers"]:
         table.add_row(
             p["name"],
             str(p["samples"]),
+            str(p["included"]),
+            str(p["excluded"]),
             f"{p['shapley']:.4f}",
             str(p["weight_bps"]),
             _tokens(p["payout"]),
         )
     console.print(table)
+    _print_consent(console, result["consent"], result["providers"])
     paid = sum(p["payout"] for p in result["providers"])
     console.print(
         f"Escrow {_tokens(result['escrow'])} = paid {_tokens(paid)}"
@@ -547,8 +632,31 @@ def _print_summary(console: Console, result: dict[str, Any]) -> None:
     console.print(
         f"{result['inclusion_proofs_verified']} inclusion proofs checked against "
         "the on-chain roots. "
+        f"Job audit from the chain and published artifacts: {_audited(result)}. "
         f"Audit overhead {overhead:.2f} % of round time; "
         f"wall time {result['wall_s']:.0f} s. Report: {result['report']}"
+    )
+
+
+def _audited(result: dict[str, Any]) -> str:
+    audit = result["audit"]
+    verdict = "ok" if audit["ok"] else f"{audit['mismatches']} MISMATCHES"
+    return f"{verdict} (manifest {audit['manifest_cid']})"
+
+
+def _print_consent(
+    console: Console, consent: dict[str, Any], providers: list[dict[str, Any]]
+) -> None:
+    excluded: Counter[str] = Counter()
+    for hospital in consent["hospitals"]:
+        excluded.update(hospital["excluded_by_rule"])
+    rules = ", ".join(f"{rule} {count}" for rule, count in excluded.items())
+    roots = "; ".join(f"{p['name']} {p['inclusion_root'][:18]}…" for p in providers)
+    patients = sum(hospital["patients"] for hospital in consent["hospitals"])
+    console.print(
+        f"Consent for {consent['purpose']}: {patients} patients; rows excluded "
+        f"by rule: {rules}. Inclusion roots declared on chain: {roots}; one "
+        "consenting patient per hospital proved their record included."
     )
 
 

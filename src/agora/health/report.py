@@ -16,6 +16,7 @@ def write_html(path: Path, result: Mapping[str, Any], plots: Mapping[str, str]) 
         loader=PackageLoader("agora.health", "templates"),
         autoescape=select_autoescape(["html"]),
     )
+    environment.globals["zip"] = zip
     environment.filters["tokens"] = lambda amount: f"{int(amount) / TOKEN_UNIT:,.4f}"
     page = environment.get_template("report.html").render(result=result, plots=plots)
     path.write_text(page, encoding="utf-8")

@@ -38,13 +38,14 @@ MODEL_NAME = "xraynet-w16-batchnorm"
 
 
 @lru_cache(maxsize=4)
-def _hospital_splits(
+def _partitioned_train(
     data_dir: Path, seed: int, shares: tuple[HospitalShare, ...]
-) -> tuple[ImageSplit, ...]:
-    """Each hospital's train rows, loaded once per worker process."""
+) -> tuple[ImageSplit, tuple[np.ndarray, ...]]:
+    """The train split and each hospital's rows of it, loaded once per
+    worker process."""
     train = load_pneumoniamnist(data_dir).train
     parts = partition_non_iid(train.labels, seed=seed, shares=shares)
-    return tuple(ImageSplit(train.images[p], train.labels[p]) for p in parts)
+    return train, tuple(parts)
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,11 @@ class XrayTrainer:
     flip_labels: bool = False
     """Train on flipped labels: the data poisoning of the ``label-flip``
     attack (:mod:`agora.federated.faults`); never set for an honest job."""
+    included_rows: tuple[tuple[int, ...], ...] | None = None
+    """For a consent-scoped job, the train rows each hospital may use (its
+    patients' consent covers them; :mod:`agora.health.xray_consent`);
+    every row of its partition when ``None``. With ``max_rows`` too, the
+    draw is from these rows, so it trains on fewer than it declared."""
 
     def train(
         self,
@@ -86,12 +92,23 @@ class XrayTrainer:
         )
         return dict(state_to_arrays(model)), stats.num_examples, stats.loss
 
+    def rows(self, partition_id: int) -> np.ndarray:
+        """The train rows (indices into the official train split) this
+        trainer trains hospital ``partition_id`` on."""
+        train, parts = _partitioned_train(self.data_dir, self.seed, self.shares)
+        rows = parts[partition_id]
+        if self.included_rows is not None:
+            rows = np.asarray(self.included_rows[partition_id], dtype=np.int64)
+        if self.max_rows is not None and self.max_rows < len(rows):
+            rows = rows[
+                stratified_rows(train.labels[rows], self.max_rows, seed=self.seed)
+            ]
+        return rows
+
     def split(self, partition_id: int) -> ImageSplit:
-        """The rows this trainer trains hospital ``partition_id`` on."""
-        split = _hospital_splits(self.data_dir, self.seed, self.shares)[partition_id]
-        if self.max_rows is not None and self.max_rows < len(split):
-            rows = stratified_rows(split.labels, self.max_rows, seed=self.seed)
-            split = split.subset(rows)
+        """The images and labels of :meth:`rows`."""
+        train, _ = _partitioned_train(self.data_dir, self.seed, self.shares)
+        split = train.subset(self.rows(partition_id))
         if self.flip_labels:
             split = ImageSplit(split.images, 1 - split.labels)
         return split

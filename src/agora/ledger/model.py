@@ -108,3 +108,12 @@ class RoundCommitment:
 
     updates_root: bytes
     aggregate_hash: bytes
+
+
+@dataclass(frozen=True)
+class Inclusion:
+    """What a provider declared it trains a job on: the Merkle root of the
+    included record ids and how many there are."""
+
+    root: bytes
+    count: int

@@ -63,6 +63,7 @@ from agora.lending.credit_job import (
 from agora.lending.decision import LendingPolicy
 from agora.lending.service_section import run_credit_service_section
 from agora.lending.walkthrough import walk_through
+from agora.market.audit import audit_summary
 from agora.market.jobs import JobOutcome, TrainingMarket, verify_receipts
 from agora.settings import Settings
 from agora.vault.blockstore import BlockStore
@@ -171,6 +172,7 @@ def run_lending_demo(
         }
         result.update(_credit_result(options, outcome, coordinator, data, curves))
         result["inclusion_proofs_verified"] = receipts
+        result["audit"] = audit_summary(consortium.ledger, market.store, outcome.job_id)
         result["centralized"] = {
             "test_auc": auc(test_labels, curves["centralised"]),
             "train_seconds": central_seconds,
@@ -503,6 +505,9 @@ def _print_summary(console: Console, result: dict[str, Any], out: Path) -> None:
     console.print(
         f"{result['inclusion_proofs_verified']} inclusion proofs checked by the "
         "platforms against the on-chain roots. "
+        f"Job audit from the chain and published artifacts: "
+        f"{'ok' if result['audit']['ok'] else 'MISMATCH'} "
+        f"(manifest {result['audit']['manifest_cid']}). "
         f"Walk-through: {refused}/{len(result['refusals'])} attacks refused as "
         f"expected. Wall time {result['wall_s']:.0f} s. "
         f"Wrote {out / 'result.json'} and {out / 'report.html'}"

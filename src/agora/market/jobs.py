@@ -33,10 +33,12 @@ from agora.federated.simulation import (
 )
 from agora.federated.strategy import AuditedFedAvg
 from agora.ledger import Account, Deployment
-from agora.ledger.errors import LedgerError
+from agora.ledger.errors import LedgerError, NotFoundError
 from agora.ledger.hashing import label_set_hash, modality_hash
 from agora.ledger.model import DatasetId, JobId, TokenAmount, TxHash
-from agora.market.errors import JobFailedError
+from agora.market.artifacts import publish_job_artifacts
+from agora.market.consent import InclusionSet
+from agora.market.errors import JobFailedError, MissingInclusionError
 from agora.market.spec import DatasetSchema, TrainingJobSpec, publish
 from agora.vault.blockstore import BlockStore, Cid
 
@@ -70,6 +72,8 @@ class JobOutcome:
     history: list[RoundHistory] = field(default_factory=list)
     """Each round's previous model, accepted updates and aggregate, from
     which the committed aggregates and the contributions can be recomputed."""
+    manifest_cid: Cid | None = None
+    """The job's audit manifest (:mod:`agora.market.artifacts`), on chain."""
 
 
 class TrainingMarket:
@@ -121,6 +125,15 @@ class TrainingMarket:
         """Apply to ``job_id`` with a dataset; the contract checks the match."""
         return self.deployment.data_market.apply(job_id, dataset_id, account=provider)
 
+    def declare_inclusion(
+        self, provider: Account, job_id: JobId, included: InclusionSet
+    ) -> TxHash:
+        """Declare on chain, as a provider of a consent-scoped job, the
+        records it will train on (see :mod:`agora.market.consent`)."""
+        return self.deployment.data_market.declare_inclusion(
+            job_id, included.inclusion, account=provider
+        )
+
     def run_job(
         self,
         job_id: JobId,
@@ -134,27 +147,36 @@ class TrainingMarket:
         evaluate: RoundEvaluator | None = None,
         on_round: Callable[[RoundRecord], None] | None = None,
         resources: SimulationResources | None = None,
+        utility_description: str = "validation score of the coordinator",
+        validation_cid: str | None = None,
     ) -> JobOutcome:
-        """Start the job, train it round by round, measure and pay.
+        """Start the job, train it round by round, measure, publish and pay.
 
         Provider ``i`` of the job (on-chain application order) trains on
         partition ``i`` of ``trainer``. ``utility`` scores a model on the
-        coordinator's validation data, for contributions.
+        coordinator's validation data, for contributions;
+        ``utility_description`` says in the manifest what it measures, and
+        ``validation_cid`` names the validation set if it is published.
+        An update may claim at most the samples its provider offered, or
+        for a consent-scoped job (``spec.purpose``) the records it declared
+        included; there, a provider that declared nothing raises
+        :class:`MissingInclusionError` before the job starts. Before paying,
+        every round's updates, aggregate and record and the job's manifest
+        are published to the store, and the manifest's CID goes on chain
+        (:mod:`agora.market.artifacts`).
         """
         market = self.deployment.data_market
         job = market.get_job(job_id)
-        start_tx = market.start_job(job_id, account=coordinator)
         providers = [
             Provider(
                 index,
                 names.get(address, address),
                 address,
-                max_examples=market.dataset(
-                    market.provider_dataset(job_id, address)
-                ).samples,
+                max_examples=self._examples_bound(job_id, address, spec),
             )
             for index, address in enumerate(market.providers(job_id))
         ]
+        start_tx = market.start_job(job_id, account=coordinator)
         logger.info("job %s started with %s providers", job_id, len(providers))
 
         def commit(server_round: int, root: bytes, aggregate_hash: bytes) -> str:
@@ -171,9 +193,9 @@ class TrainingMarket:
             byzantine=spec.byzantine or 0,
         )
 
-        # Train (every round is committed as soon as it is aggregated) and
-        # measure. Whatever stops the job here, the escrow goes back to the
-        # buyer instead of staying locked in a running job.
+        # Train (every round is committed as soon as it is aggregated),
+        # measure and publish. Whatever stops the job here, the escrow goes
+        # back to the buyer instead of staying locked in a running job.
         try:
             with quiet_flower():
                 model = run_simulated_job(
@@ -185,6 +207,22 @@ class TrainingMarket:
                     resources=resources,
                 )
             contributions = measure_contributions(providers, auditor.history, utility)
+
+            # Publish what an auditor re-derives the job from; its root goes on
+            # chain before the payment, which freezes it.
+            manifest_cid, _ = publish_job_artifacts(
+                self.store,
+                job_id=job_id,
+                spec_cid=job.spec_cid,
+                providers=providers,
+                initial=initial,
+                records=auditor.records,
+                history=auditor.history,
+                contributions=contributions,
+                utility=utility_description,
+                validation_cid=validation_cid,
+            )
+            market.publish_manifest(job_id, manifest_cid, account=coordinator)
         except AgoraError as exc:
             self._abort(job_id, coordinator, reason=str(exc) or type(exc).__name__)
             raise JobFailedError(
@@ -225,7 +263,21 @@ class TrainingMarket:
             start_tx=start_tx,
             finalize_tx=finalize_tx,
             history=auditor.history,
+            manifest_cid=manifest_cid,
         )
+
+    def _examples_bound(
+        self, job_id: JobId, provider: ChecksumAddress, spec: TrainingJobSpec
+    ) -> int:
+        market = self.deployment.data_market
+        if spec.purpose is None:
+            return market.dataset(market.provider_dataset(job_id, provider)).samples
+        try:
+            return market.inclusion(job_id, provider).count
+        except NotFoundError:
+            raise MissingInclusionError(
+                f"job {job_id} is consent-scoped but {provider} declared no inclusion"
+            ) from None
 
     def _abort(self, job_id: JobId, coordinator: Account, *, reason: str) -> None:
         logger.error("job %s failed (%s); aborting it", job_id, reason)

@@ -45,6 +45,12 @@ class TrainingJobSpec(BaseModel):
     ``multi-krum`` are to tolerate; those rules need it, the others take none."""
     contribution: Literal["shapley-multi-round/val-auc"] = "shapley-multi-round/val-auc"
     seed: int = Field(ge=0)
+    purpose: str | None = Field(default=None, min_length=1, max_length=32)
+    """The use the data's subjects must have consented to
+    (``research:pneumonia-model``); set, the job is consent-scoped: each
+    provider trains only on records whose owners' grants cover it and
+    declares their Merkle root on chain (:mod:`agora.market.consent`).
+    At most 32 bytes of UTF-8, as ``Consent`` stores it."""
 
     @model_validator(mode="after")
     def _providers_in_order(self) -> "TrainingJobSpec":
@@ -52,6 +58,8 @@ class TrainingJobSpec(BaseModel):
             raise ValueError("min_providers exceeds max_providers")
         if len(set(self.labels)) != len(self.labels):
             raise ValueError("labels repeat")
+        if self.purpose is not None and len(self.purpose.encode()) > 32:
+            raise ValueError("purpose is over 32 bytes of UTF-8")
         self._check_aggregation()
         return self
 

@@ -154,3 +154,53 @@ def entry_to_json(entry: AuditEntry) -> dict[str, Any]:
         "timestamp": entry.timestamp,
         "anchor_id": entry.anchor_id,
     }
+
+
+@dataclass(frozen=True)
+class GrantedAccess:
+    """One access, beside the grant it relied on.
+
+    ``within_grant`` is whether the access fell inside the grant's life as
+    the chain records it (before its expiry and before any revocation);
+    proxies refuse accesses outside it, so ``False`` means a proxy served
+    what it should have refused.
+    """
+
+    access: AccessEntry
+    grant: GrantEntry | None
+    """``None`` when the trail holds no grant for the access (never, for a
+    trail from :func:`audit_trail`, which keeps only the owner's grants)."""
+    revoked_at: int | None
+
+    @property
+    def within_grant(self) -> bool:
+        """Whether the grant was in force when the access was served."""
+        if self.grant is None or self.access.timestamp > self.grant.expiry:
+            return False
+        return self.revoked_at is None or self.access.timestamp <= self.revoked_at
+
+
+def accesses_with_grants(trail: Iterable[AuditEntry]) -> list[GrantedAccess]:
+    """Every access of ``trail`` joined with its grant and revocation, by time."""
+    entries = list(trail)
+    grants = {e.grant_id: e for e in entries if isinstance(e, GrantEntry)}
+    revoked = {
+        e.grant_id: e.timestamp for e in entries if isinstance(e, RevocationEntry)
+    }
+    return [
+        GrantedAccess(e, grants.get(e.grant_id), revoked.get(e.grant_id))
+        for e in entries
+        if isinstance(e, AccessEntry)
+    ]
+
+
+def granted_access_to_json(joined: GrantedAccess) -> dict[str, Any]:
+    """One access and its grant as a JSON object."""
+    access = entry_to_json(joined.access)
+    del access["event"]
+    return {
+        **access,
+        "within_grant": joined.within_grant,
+        "grant": None if joined.grant is None else entry_to_json(joined.grant),
+        "revoked_at": joined.revoked_at,
+    }

@@ -15,9 +15,12 @@ from agora.ledger.clients.consent import (
     Grant,
     Granted,
     GrantId,
+    GrantRequest,
     Revoked,
+    SignedGrant,
     grantee_hash,
     purpose_code,
+    sign_grant,
 )
 from agora.ledger.clients.consortium import ConsortiumClient, credential_type_hash
 from agora.ledger.clients.datamarket import DataMarketClient
@@ -58,17 +61,20 @@ __all__ = [
     "FraudReport",
     "Grant",
     "GrantId",
+    "GrantRequest",
     "Granted",
     "OwnerChanged",
     "Receipt",
     "Revoked",
     "Service",
     "ServiceMarketClient",
+    "SignedGrant",
     "TokenClient",
     "anchor_kind",
     "bytes32",
     "credential_type_hash",
     "grantee_hash",
     "purpose_code",
+    "sign_grant",
     "sign_receipt",
 ]

@@ -4,12 +4,20 @@ A grant names its grantee by :func:`grantee_hash` of the grantee's DID, its
 scope by a records root (:func:`agora.vault.scope.records_root`) and/or a
 :class:`Category` mask, its purpose by a :func:`purpose_code`, and ends at
 an absolute ``expiry`` (chain time) or when its owner revokes it.
+
+An owner may also sign a :class:`GrantRequest` off chain (EIP-712,
+:func:`sign_grant`) for someone else, usually the grantee, to submit with
+many others in one transaction (:meth:`ConsentClient.grant_signed`): one
+transaction per patient does not scale (DESIGN.md). A grantee reads every
+grant naming it in pages (:meth:`ConsentClient.grants_to`).
 """
 
 from dataclasses import dataclass
 from enum import IntFlag
 from typing import Any, NewType, TypeAlias
 
+from eth_account import Account as AccountFactory
+from eth_account.messages import encode_typed_data
 from eth_typing import ChecksumAddress
 from web3 import Web3
 from web3.exceptions import Web3Exception
@@ -30,6 +38,26 @@ GrantId = NewType("GrantId", int)
 
 NO_RECORDS = bytes(32)
 """The records root of a scope made of categories only."""
+
+MAX_BATCH = 32
+"""Signed grants per transaction (``MAX_BATCH`` in ``Consent.vy``)."""
+
+MAX_PAGE = 256
+"""Grants per :meth:`ConsentClient.grants_to` read (``MAX_PAGE``)."""
+
+DOMAIN_NAME = "Agora Consent"
+DOMAIN_VERSION = "1"
+GRANT_TYPES = {
+    "Grant": [
+        {"name": "granteeHash", "type": "bytes32"},
+        {"name": "recordsRoot", "type": "bytes32"},
+        {"name": "categories", "type": "uint256"},
+        {"name": "purpose", "type": "bytes32"},
+        {"name": "expiry", "type": "uint256"},
+        {"name": "nonce", "type": "uint256"},
+    ]
+}
+"""The EIP-712 type an owner signs (``GRANT_TYPEHASH`` in ``Consent.vy``)."""
 
 
 class Category(IntFlag):
@@ -59,6 +87,10 @@ class Category(IntFlag):
     def of(cls, resource_type: str) -> "Category":
         """The category of a FHIR resource type (``"MedicationRequest"``)."""
         return _BY_RESOURCE_TYPE.get(resource_type, cls.OTHER)
+
+
+NO_CATEGORIES = Category(0)
+"""The category mask of a scope made of record ids only."""
 
 
 def _resource_type(member: Category) -> str:
@@ -132,6 +164,83 @@ ConsentEvent: TypeAlias = Granted | Revoked
 """Any event of ``Consent``."""
 
 
+@dataclass(frozen=True)
+class GrantRequest:
+    """A grant its ``owner`` signs off chain for someone else to submit."""
+
+    owner: ChecksumAddress
+    grantee_hash: bytes
+    purpose: bytes
+    expiry: int
+    records_root: bytes = NO_RECORDS
+    categories: Category = NO_CATEGORIES
+    nonce: int = 0
+    """The owner's nonce on ``Consent`` when the grant is submitted: its
+    first signed grant carries 0, the next 1, and so on."""
+
+
+@dataclass(frozen=True)
+class SignedGrant:
+    """A :class:`GrantRequest` and its owner's 65-byte signature."""
+
+    request: GrantRequest
+    signature: bytes
+
+
+def _grant_typed_data(
+    request: GrantRequest, *, chain_id: int, contract: str
+) -> dict[str, Any]:
+    return {
+        "domain_data": {
+            "name": DOMAIN_NAME,
+            "version": DOMAIN_VERSION,
+            "chainId": chain_id,
+            "verifyingContract": contract,
+        },
+        "message_types": GRANT_TYPES,
+        "message_data": {
+            "granteeHash": request.grantee_hash,
+            "recordsRoot": request.records_root,
+            "categories": int(request.categories),
+            "purpose": request.purpose,
+            "expiry": request.expiry,
+            "nonce": request.nonce,
+        },
+    }
+
+
+def sign_grant(
+    request: GrantRequest, owner: Account, *, chain_id: int, contract: str
+) -> SignedGrant:
+    """The owner's EIP-712 signature of ``request`` for ``contract``."""
+    if owner.address != request.owner:
+        raise InvalidArgumentError("a grant is signed by its own owner")
+    for value, what in (
+        (request.grantee_hash, "grantee"),
+        (request.records_root, "records root"),
+        (request.purpose, "purpose"),
+    ):
+        if len(value) != 32:
+            raise InvalidArgumentError(f"{what} must be 32 bytes")
+    signable = encode_typed_data(
+        **_grant_typed_data(request, chain_id=chain_id, contract=contract)
+    )
+    return SignedGrant(request, bytes(owner.sign_message(signable).signature))
+
+
+def grant_signer(
+    signed: SignedGrant, *, chain_id: int, contract: str
+) -> ChecksumAddress:
+    """Who signed ``signed`` (what the contract will recover)."""
+    signable = encode_typed_data(
+        **_grant_typed_data(signed.request, chain_id=chain_id, contract=contract)
+    )
+    signer: ChecksumAddress = AccountFactory.recover_message(
+        signable, signature=signed.signature
+    )
+    return signer
+
+
 def grantee_hash(did: str) -> bytes:
     """How a grant names its grantee: keccak256 of the DID's UTF-8."""
     if not did.startswith("did:"):
@@ -179,6 +288,61 @@ class ConsentClient(ContractClient):
         receipt = self._transact(account, function)
         return GrantId(self._event(receipt, "Granted")["args"]["grantId"])
 
+    def grant_signed(
+        self, grants: list[SignedGrant], *, account: Account
+    ) -> list[GrantId]:
+        """Submit owner-signed grants, :data:`MAX_BATCH` per transaction,
+        paid by ``account``; returns their ids in order. The contract
+        refuses a grant not signed by its owner with the owner's current
+        nonce (``consent: bad signature``) and everything :meth:`grant`
+        refuses."""
+        ids: list[GrantId] = []
+        for start in range(0, len(grants), MAX_BATCH):
+            batch = [
+                (
+                    signed.request.owner,
+                    signed.request.grantee_hash,
+                    signed.request.records_root,
+                    int(signed.request.categories),
+                    signed.request.purpose,
+                    signed.request.expiry,
+                    signed.signature,
+                )
+                for signed in grants[start : start + MAX_BATCH]
+            ]
+            receipt = self._transact(
+                account, self.contract.functions.grantSigned(batch)
+            )
+            events = self.contract.events["Granted"]().process_receipt(receipt)
+            ids += [GrantId(event["args"]["grantId"]) for event in events]
+        return ids
+
+    def nonce(self, owner: ChecksumAddress) -> int:
+        """The nonce ``owner``'s next signed grant must carry."""
+        return int(self._call(self.contract.functions.nonces(owner)))
+
+    def sign(self, request: GrantRequest, owner: Account) -> SignedGrant:
+        """:func:`sign_grant` for this contract on this chain."""
+        return sign_grant(
+            request, owner, chain_id=self.chain.chain_id, contract=self.address
+        )
+
+    def grants_to(self, grantee: bytes) -> list[Grant]:
+        """Every grant naming ``grantee`` (a :func:`grantee_hash`), in grant
+        order, revoked and expired ones included; :data:`MAX_PAGE` per call.
+        """
+        count = int(self._call(self.contract.functions.granteeGrantCount(grantee)))
+        grants: list[Grant] = []
+        for offset in range(0, count, MAX_PAGE):
+            ids, fields = self._call(
+                self.contract.functions.grantsTo(grantee, offset, MAX_PAGE)
+            )
+            grants += [
+                _grant(GrantId(grant_id), row)
+                for grant_id, row in zip(ids, fields, strict=True)
+            ]
+        return grants
+
     def revoke(self, grant_id: GrantId, *, account: Account) -> TxHash:
         """Revoke ``grant_id``; only its owner may."""
         return self._send(account, self.contract.functions.revoke(grant_id))
@@ -198,18 +362,7 @@ class ConsentClient(ContractClient):
             if exc.reason == "consent: unknown grant":
                 raise NotFoundError(f"no grant {grant_id}") from exc
             raise
-        owner, grantee, root, categories, purpose, expiry, granted, revoked = fields
-        return Grant(
-            grant_id=grant_id,
-            owner=Web3.to_checksum_address(owner),
-            grantee_hash=bytes(grantee),
-            records_root=bytes(root),
-            categories=Category(categories),
-            purpose=bytes(purpose),
-            expiry=expiry,
-            granted_at=granted,
-            revoked_at=revoked,
-        )
+        return _grant(grant_id, fields)
 
     def is_active(self, grant_id: GrantId) -> bool:
         """Whether ``grant_id`` exists, is unrevoked and unexpired."""
@@ -233,6 +386,21 @@ class ConsentClient(ContractClient):
             n: self.chain.block_timestamp(n) for n in {e["blockNumber"] for e in raw}
         }
         return [_typed(event, times[event["blockNumber"]]) for event in raw]
+
+
+def _grant(grant_id: GrantId, fields: Any) -> Grant:
+    owner, grantee, root, categories, purpose, expiry, granted, revoked = fields
+    return Grant(
+        grant_id=grant_id,
+        owner=Web3.to_checksum_address(owner),
+        grantee_hash=bytes(grantee),
+        records_root=bytes(root),
+        categories=Category(categories),
+        purpose=bytes(purpose),
+        expiry=expiry,
+        granted_at=granted,
+        revoked_at=revoked,
+    )
 
 
 def _typed(event: EventData, timestamp: int) -> ConsentEvent:

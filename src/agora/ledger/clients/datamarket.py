@@ -10,6 +10,7 @@ from agora.ledger.model import (
     Account,
     Dataset,
     DatasetId,
+    Inclusion,
     Job,
     JobId,
     JobState,
@@ -125,6 +126,38 @@ class DataMarketClient(ContractClient):
             _bytes32(aggregate_hash, "aggregate_hash"),
         )
         return self._send(account, function)
+
+    def publish_manifest(
+        self, job_id: JobId, manifest_cid: str, *, account: Account
+    ) -> TxHash:
+        """Record the CID of the job's audit manifest (the coordinator, once,
+        while the job runs; finalisation freezes it)."""
+        function = self.contract.functions.publishManifest(job_id, manifest_cid)
+        return self._send(account, function)
+
+    def manifest_cid(self, job_id: JobId) -> str | None:
+        """The CID of the job's audit manifest, or ``None`` if none was
+        published."""
+        cid = str(self._call(self.contract.functions.manifestCid(job_id)))
+        return cid or None
+
+    def declare_inclusion(
+        self, job_id: JobId, inclusion: Inclusion, *, account: Account
+    ) -> TxHash:
+        """Declare, as a provider of ``job_id``, the records it trains on
+        (once, before the first round is committed)."""
+        function = self.contract.functions.declareInclusion(
+            job_id, _bytes32(inclusion.root, "inclusion root"), inclusion.count
+        )
+        return self._send(account, function)
+
+    def inclusion(self, job_id: JobId, provider: ChecksumAddress) -> Inclusion:
+        """What ``provider`` declared for ``job_id``; :class:`NotFoundError`
+        if it declared nothing."""
+        root, count = self._call(self.contract.functions.inclusion(job_id, provider))
+        if count == 0:
+            raise NotFoundError(f"{provider} declared no inclusion for job {job_id}")
+        return Inclusion(root=bytes(root), count=count)
 
     def finalize(
         self, job_id: JobId, weights_bps: Sequence[int], *, account: Account

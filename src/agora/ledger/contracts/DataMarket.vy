@@ -73,6 +73,11 @@ struct Round:
     aggregateHash: bytes32
 
 
+struct Inclusion:
+    root: bytes32
+    count: uint256
+
+
 consortium: public(immutable(IConsortium))
 token: public(immutable(IERC20))
 
@@ -87,7 +92,12 @@ _providers: HashMap[uint256, DynArray[address, MAX_PROVIDERS]]
 providerDataset: public(HashMap[uint256, HashMap[address, uint256]])
 _rounds: HashMap[uint256, HashMap[uint256, Round]]
 payout: public(HashMap[uint256, HashMap[address, uint256]])
+# jobId -> provider -> the records it trains on (a consent-scoped job).
+_inclusions: HashMap[uint256, HashMap[address, Inclusion]]
 refunded: public(HashMap[uint256, uint256])
+# jobId -> CID of the job's audit manifest (rounds, updates, aggregates,
+# contributions; see docs/federated-audit.md). Set once, before finalize.
+manifestCid: public(HashMap[uint256, String[128]])
 
 
 event DatasetRegistered:
@@ -125,6 +135,18 @@ event RoundCommitted:
     round: indexed(uint256)
     updatesRoot: bytes32
     aggregateHash: bytes32
+
+
+event ManifestPublished:
+    jobId: indexed(uint256)
+    manifestCid: String[128]
+
+
+event InclusionDeclared:
+    jobId: indexed(uint256)
+    provider: indexed(address)
+    root: bytes32
+    count: uint256
 
 
 event ProviderPaid:
@@ -323,6 +345,32 @@ def startJob(jobId: uint256):
 
 
 @external
+def declareInclusion(jobId: uint256, root: bytes32, count: uint256):
+    """
+    @notice Declare, as a provider matched to the job, the Merkle root of
+            the ids of the `count` records it will train on (those its
+            patients' consent covers), once, before the first round is
+            committed, with `minSamples <= count <= samples offered`.
+            Updates of a consent-scoped job are then bounded by `count`,
+            not by the samples the dataset offered.
+    """
+    job: Job = self._job(jobId)
+    assert job.state == OPEN or job.state == RUNNING, "datamarket: job not open or running"
+    assert job.roundsCommitted == 0, "datamarket: rounds already committed"
+    datasetId: uint256 = self.providerDataset[jobId][msg.sender]
+    assert datasetId != 0, "datamarket: caller is not a provider of the job"
+    assert self._inclusions[jobId][msg.sender].count == 0, "datamarket: inclusion already declared"
+    assert root != empty(bytes32), "datamarket: empty inclusion root"
+    assert count > 0, "datamarket: no records included"
+    # The job's minimum holds for what is trained on, not only for the offer.
+    assert count >= job.minSamples, "datamarket: fewer records than the job's minimum"
+    assert count <= self.datasets[datasetId].samples, "datamarket: more records than offered"
+
+    self._inclusions[jobId][msg.sender] = Inclusion(root=root, count=count)
+    log InclusionDeclared(jobId=jobId, provider=msg.sender, root=root, count=count)
+
+
+@external
 def commitRound(jobId: uint256, round: uint256, updatesRoot: bytes32, aggregateHash: bytes32):
     """
     @notice Commit training round `round` (rounds start at 1): the Merkle
@@ -340,6 +388,23 @@ def commitRound(jobId: uint256, round: uint256, updatesRoot: bytes32, aggregateH
     log RoundCommitted(
         jobId=jobId, round=round, updatesRoot=updatesRoot, aggregateHash=aggregateHash
     )
+
+
+@external
+def publishManifest(jobId: uint256, manifestCid: String[128]):
+    """
+    @notice Record the CID of the job's audit manifest. Coordinator only,
+            once, while the job runs: finalisation freezes it, so the
+            manifest the providers are paid against cannot be swapped.
+    """
+    job: Job = self._job(jobId)
+    self._check_coordinator(job)
+    assert job.state == RUNNING, "datamarket: job not running"
+    assert len(manifestCid) > 0, "datamarket: empty manifest cid"
+    assert len(self.manifestCid[jobId]) == 0, "datamarket: manifest already published"
+
+    self.manifestCid[jobId] = manifestCid
+    log ManifestPublished(jobId=jobId, manifestCid=manifestCid)
 
 
 @external
@@ -434,6 +499,16 @@ def providers(jobId: uint256) -> DynArray[address, MAX_PROVIDERS]:
     @notice Providers of a job in application order.
     """
     return self._providers[jobId]
+
+
+@external
+@view
+def inclusion(jobId: uint256, provider: address) -> (bytes32, uint256):
+    """
+    @notice (root, count) a provider declared for a job; zeros if none.
+    """
+    declared: Inclusion = self._inclusions[jobId][provider]
+    return declared.root, declared.count
 
 
 @external
