@@ -35,6 +35,9 @@ test-tools:
 	@command -v ipfs_cid >/dev/null 2>&1 || { \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ipfs-cid >/dev/null; \
 	} || { echo "make: ipfs_cid missing; run as root or: apt-get install ipfs-cid" >&2; exit 1; }
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	} || { echo "make: PostgreSQL missing; run as root or: apt-get install postgresql" >&2; exit 1; }
 
 pytest: $(STAMP) test-tools
 	$(BIN)/pytest -q
