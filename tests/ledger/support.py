@@ -13,6 +13,7 @@ from agora.ledger import (
     DatasetId,
     Deployment,
     JobId,
+    MilliEpsilon,
     TokenAmount,
     label_set_hash,
     modality_hash,
@@ -66,6 +67,7 @@ class Market:
         deadline: int | None = None,
         coordinator: LocalAccount | None = None,
         buyer: LocalAccount | None = None,
+        privacy_cost: MilliEpsilon = MilliEpsilon(0),
     ) -> JobId:
         """Post a job from the buyer (who pre-approved the market)."""
         return self.ledger.data_market.post_job(
@@ -79,6 +81,7 @@ class Market:
             deadline=self.chain.now() + 3600 if deadline is None else deadline,
             coordinator=(coordinator or self.coordinator).address,
             account=buyer or self.buyer,
+            privacy_cost=privacy_cost,
         )
 
     def running_job(self, providers: int = 2, *, reward: TokenAmount = REWARD) -> JobId:

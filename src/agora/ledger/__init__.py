@@ -95,7 +95,9 @@ from agora.ledger.errors import (
 from agora.ledger.hashing import label_set_hash, modality_hash, to_basis_points
 from agora.ledger.model import (
     BPS,
+    MAX_JOB_PRIVACY_COST,
     MAX_PROVIDERS,
+    UNLIMITED_PRIVACY,
     Account,
     Dataset,
     DatasetId,
@@ -103,6 +105,7 @@ from agora.ledger.model import (
     JobId,
     JobState,
     Member,
+    MilliEpsilon,
     Role,
     RoundCommitment,
     TokenAmount,
@@ -112,6 +115,7 @@ from agora.ledger.model import (
 
 __all__ = [
     "BPS",
+    "MAX_JOB_PRIVACY_COST",
     "MAX_PROVIDERS",
     "NO_RECORDS",
     "Account",
@@ -149,6 +153,7 @@ __all__ = [
     "JobState",
     "LedgerError",
     "Member",
+    "MilliEpsilon",
     "NotFoundError",
     "OwnerChanged",
     "Receipt",
@@ -161,6 +166,7 @@ __all__ = [
     "TokenClient",
     "TransactionError",
     "TxHash",
+    "UNLIMITED_PRIVACY",
     "anchor_kind",
     "build_contracts",
     "bytes32",
