@@ -18,6 +18,7 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from agora.federated.arrays import Arrays
+from agora.federated.privacy import secret_generator
 from agora.health.xray import (
     DEFAULT_SHARES,
     HospitalShare,
@@ -31,10 +32,16 @@ from agora.health.xray import (
     state_to_arrays,
     train_local,
 )
+from agora.health.xray.model import Norm
+from agora.market.privacy import provider_plan
+from agora.market.spec import PrivacySpec
 
 MODALITY = "xray/chest-28x28-grey"
 LABELS = ("normal", "pneumonia")
 MODEL_NAME = "xraynet-w16-batchnorm"
+PRIVATE_MODEL_NAME = "xraynet-w16-groupnorm"
+"""The model a DP job trains: BatchNorm mixes the examples of a batch, which
+DP-SGD's per-example clipping cannot bound, so GroupNorm replaces it."""
 
 
 @lru_cache(maxsize=4)
@@ -62,6 +69,10 @@ class XrayTrainer:
     flip_labels: bool = False
     """Train on flipped labels: the data poisoning of the ``label-flip``
     attack (:mod:`agora.federated.faults`); never set for an honest job."""
+    privacy: PrivacySpec | None = None
+    """Train under the job spec's DP-SGD (the GroupNorm model); each round's
+    sampling and noise come from the operating system's randomness, so a
+    private run is not reproducible from the seed."""
 
     def train(
         self,
@@ -74,8 +85,15 @@ class XrayTrainer:
         """Train the global model on this hospital's rows for one round."""
         torch.set_num_threads(self.threads)
         split = self.split(partition_id)
-        model = build_model()
-        load_state_arrays(model, arrays)
+        model = _model_of(arrays)
+        plan = None
+        if self.privacy is not None:
+            plan = provider_plan(
+                self.privacy,
+                samples=len(split),
+                rounds=total_rounds,
+                local_epochs=self.config.local_epochs,
+            )
         stats = train_local(
             model,
             split,
@@ -83,6 +101,8 @@ class XrayTrainer:
             round_index=server_round - 1,
             total_rounds=total_rounds,
             seed=self.seed * 1_000 + partition_id,
+            privacy=plan,
+            noise=None if plan is None else secret_generator(),
         )
         return dict(state_to_arrays(model)), stats.num_examples, stats.loss
 
@@ -126,13 +146,16 @@ class XrayCoordinator:
         return {"val-auc": auc}
 
 
-def initial_model(seed: int) -> Arrays:
-    """The job's starting weights, from the job's seed."""
-    return dict(state_to_arrays(build_model(seed=seed)))
+def initial_model(seed: int, *, norm: Norm = "batch") -> Arrays:
+    """The job's starting weights, from the job's seed (``norm="group"``:
+    the model of a DP job)."""
+    return dict(state_to_arrays(build_model(seed=seed, norm=norm)))
 
 
 def _model_of(arrays: Arrays) -> torch.nn.Module:
-    model = build_model()
+    # Only the BatchNorm model carries running statistics in its state.
+    batch = any(name.endswith("running_mean") for name in arrays)
+    model = build_model(norm="batch" if batch else "group")
     load_state_arrays(model, arrays)
     return model
 

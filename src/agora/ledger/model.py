@@ -32,6 +32,9 @@ MilliEpsilon = NewType("MilliEpsilon", int)
 """A differential-privacy epsilon in thousandths, as ``DataMarket`` stores
 budgets and costs (epsilon 8.0 is ``MilliEpsilon(8000)``)."""
 
+NO_PRIVACY_COST = MilliEpsilon(0)
+"""The privacy cost of a job without differential privacy."""
+
 UNLIMITED_PRIVACY = MilliEpsilon(2**256 - 1)
 """The budget of a dataset whose owner set none
 (``DataMarket.UNLIMITED_PRIVACY``)."""

@@ -37,6 +37,7 @@ from agora.ledger.errors import LedgerError
 from agora.ledger.hashing import label_set_hash, modality_hash
 from agora.ledger.model import DatasetId, JobId, TokenAmount, TxHash
 from agora.market.errors import JobFailedError
+from agora.market.privacy import PrivacyOutcome, privacy_cost, privacy_spent
 from agora.market.spec import DatasetSchema, TrainingJobSpec, publish
 from agora.vault.blockstore import BlockStore, Cid
 
@@ -70,6 +71,8 @@ class JobOutcome:
     history: list[RoundHistory] = field(default_factory=list)
     """Each round's previous model, accepted updates and aggregate, from
     which the committed aggregates and the contributions can be recomputed."""
+    privacy: PrivacyOutcome | None = None
+    """Each provider's epsilon spent, for a job with differential privacy."""
 
 
 class TrainingMarket:
@@ -99,7 +102,11 @@ class TrainingMarket:
         deadline: int,
         coordinator: ChecksumAddress,
     ) -> tuple[JobId, Cid]:
-        """Publish ``spec``, escrow ``reward`` and post the job."""
+        """Publish ``spec``, escrow ``reward`` and post the job.
+
+        A spec with ``privacy`` posts its epsilon as the job's privacy cost,
+        which each applying dataset's on-chain budget must cover.
+        """
         spec_cid = publish(self.store, spec)
         market = self.deployment.data_market
         self.deployment.token.approve(market.address, reward, account=buyer)
@@ -114,11 +121,13 @@ class TrainingMarket:
             deadline=deadline,
             coordinator=coordinator,
             account=buyer,
+            privacy_cost=privacy_cost(spec),
         )
         return job_id, spec_cid
 
     def apply(self, provider: Account, job_id: JobId, dataset_id: DatasetId) -> TxHash:
-        """Apply to ``job_id`` with a dataset; the contract checks the match."""
+        """Apply to ``job_id`` with a dataset; the contract checks the match
+        and, for a private job, reserves its epsilon on the dataset's budget."""
         return self.deployment.data_market.apply(job_id, dataset_id, account=provider)
 
     def run_job(
@@ -185,6 +194,9 @@ class TrainingMarket:
                     resources=resources,
                 )
             contributions = measure_contributions(providers, auditor.history, utility)
+            # The epsilon each provider spent, by the accountant, over the
+            # rounds it was asked to train.
+            privacy = privacy_spent(spec, providers, rounds=len(auditor.records))
         except AgoraError as exc:
             self._abort(job_id, coordinator, reason=str(exc) or type(exc).__name__)
             raise JobFailedError(
@@ -225,6 +237,7 @@ class TrainingMarket:
             start_tx=start_tx,
             finalize_tx=finalize_tx,
             history=auditor.history,
+            privacy=privacy,
         )
 
     def _abort(self, job_id: JobId, coordinator: Account, *, reason: str) -> None:

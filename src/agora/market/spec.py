@@ -8,6 +8,7 @@ the same spec always has the same CID.
 """
 
 import json
+import math
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -19,6 +20,41 @@ Aggregation = Literal[
     "fedavg", "trimmed-mean", "coordinate-median", "krum", "multi-krum"
 ]
 """The aggregation rules a spec may name (see ``agora.federated.robust``)."""
+
+
+class PrivacySpec(BaseModel):
+    """Differential privacy every provider applies while training a job.
+
+    Each provider runs DP-SGD (Abadi et al. 2016) on its own rows: every
+    step draws a Poisson sample of expected size ``batch_size``, clips each
+    example's gradient to ``max_grad_norm`` and adds Gaussian noise whose
+    multiplier is chosen so that the whole job, every round and local epoch
+    together, stays within (``epsilon``, ``delta``) by the RDP accountant
+    (Mironov 2017). The guarantee is per provider: it bounds what the
+    published model (and every update the provider sends) reveals about any
+    one row of that provider's data.
+
+    ``delta`` is one value for the whole job; it must be below 1/n of every
+    dataset that trains (the usual rule, so that the guarantee cannot be met
+    by releasing a whole row), which each provider checks before training.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    mechanism: Literal["dp-sgd"]
+    epsilon: float = Field(gt=0, le=1000)
+    """The whole job's epsilon per provider; the on-chain cost of the job."""
+    delta: float = Field(gt=0, lt=1)
+    max_grad_norm: float = Field(gt=0)
+    """The per-example gradient clipping bound (L2)."""
+    batch_size: int = Field(ge=1)
+    """The expected size of each Poisson-sampled batch (the lot)."""
+    accountant: Literal["rdp"] = "rdp"
+
+    @property
+    def milli_epsilon(self) -> int:
+        """``epsilon`` in thousandths, rounded up, as ``DataMarket`` counts it."""
+        return math.ceil(round(self.epsilon * 1000, 6))
 
 
 class TrainingJobSpec(BaseModel):
@@ -45,6 +81,9 @@ class TrainingJobSpec(BaseModel):
     ``multi-krum`` are to tolerate; those rules need it, the others take none."""
     contribution: Literal["shapley-multi-round/val-auc"] = "shapley-multi-round/val-auc"
     seed: int = Field(ge=0)
+    privacy: PrivacySpec | None = None
+    """Differential privacy each provider trains with; none when unset (a
+    job that every dataset with a finite privacy budget refuses)."""
 
     @model_validator(mode="after")
     def _providers_in_order(self) -> "TrainingJobSpec":

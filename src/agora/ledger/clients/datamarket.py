@@ -7,6 +7,7 @@ from eth_typing import ChecksumAddress
 from agora.ledger.clients.base import ContractClient
 from agora.ledger.errors import InvalidArgumentError, NotFoundError
 from agora.ledger.model import (
+    NO_PRIVACY_COST,
     Account,
     Dataset,
     DatasetId,
@@ -92,7 +93,7 @@ class DataMarketClient(ContractClient):
         deadline: int,
         coordinator: ChecksumAddress,
         account: Account,
-        privacy_cost: MilliEpsilon = MilliEpsilon(0),
+        privacy_cost: MilliEpsilon = NO_PRIVACY_COST,
     ) -> JobId:
         """Post a job and escrow ``reward`` from ``account`` (a BUYER).
 
