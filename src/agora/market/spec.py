@@ -9,7 +9,8 @@ the same spec always has the same CID.
 
 import json
 import math
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -148,6 +149,22 @@ class DatasetSchema(BaseModel):
 def publish(store: BlockStore, document: TrainingJobSpec | DatasetSchema) -> Cid:
     """Publish a spec or schema; return its CID."""
     return store.put(document.canonical_json())
+
+
+def parse_spec(fields: Mapping[str, Any]) -> TrainingJobSpec:
+    """Validate a spec from plain values (a form, CLI flags, a JSON body).
+
+    Raises :class:`InvalidJobSpecError` naming each broken field, e.g.
+    ``privacy.epsilon``, and what it must be.
+    """
+    try:
+        return TrainingJobSpec.model_validate(dict(fields))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or 'spec'}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise InvalidJobSpecError(f"invalid job spec ({problems})") from exc
 
 
 def load_spec(store: BlockStore, cid: str) -> TrainingJobSpec:
