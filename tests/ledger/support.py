@@ -8,6 +8,7 @@ import pytest
 from eth_account.signers.local import LocalAccount
 
 from agora.ledger import (
+    NO_PRIVACY_COST,
     Chain,
     ContractRevertError,
     DatasetId,
@@ -67,7 +68,7 @@ class Market:
         deadline: int | None = None,
         coordinator: LocalAccount | None = None,
         buyer: LocalAccount | None = None,
-        privacy_cost: MilliEpsilon = MilliEpsilon(0),
+        privacy_cost: MilliEpsilon = NO_PRIVACY_COST,
     ) -> JobId:
         """Post a job from the buyer (who pre-approved the market)."""
         return self.ledger.data_market.post_job(

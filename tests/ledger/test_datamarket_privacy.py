@@ -126,7 +126,9 @@ def test_a_job_without_privacy_is_refused_by_a_finite_budget(market: Market) -> 
 
     # Rule: a non-private job spends an unbounded epsilon.
     with reverts("datamarket: dataset needs a private job"):
-        data_market.apply(job_id, budgeted(market, 1_000_000), account=market.hospitals[0])
+        data_market.apply(
+            job_id, budgeted(market, 1_000_000), account=market.hospitals[0]
+        )
     # An unlimited dataset still takes it, and records no spend.
     unlimited = market.register(market.hospitals[1])
     data_market.apply(job_id, unlimited, account=market.hospitals[1])

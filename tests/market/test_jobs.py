@@ -21,15 +21,18 @@ from agora.ledger import (
     Deployment,
     JobId,
     JobState,
+    MilliEpsilon,
     Role,
     TokenAmount,
     connect,
     deploy,
+    label_set_hash,
+    modality_hash,
     tokens,
 )
-from agora.market.errors import JobFailedError
+from agora.market.errors import InvalidJobSpecError, JobFailedError
 from agora.market.jobs import JobOutcome, TrainingMarket, verify_committed_inclusion
-from agora.market.spec import DatasetSchema, TrainingJobSpec
+from agora.market.spec import DatasetSchema, TrainingJobSpec, parse_spec, publish
 from agora.settings import Settings
 from agora.vault.blockstore import BlockStore
 
@@ -72,6 +75,7 @@ class PostedJob:
     buyer: Account
     hospitals: list[Account]
     reward: TokenAmount
+    admin: Account
 
 
 def _post_job(tmp_path: Path) -> PostedJob:
@@ -125,7 +129,7 @@ def _post_job(tmp_path: Path) -> PostedJob:
             ),
         )
         market.apply(hospital, job_id, dataset)
-    return PostedJob(deployment, market, job_id, spec, buyer, hospitals, reward)
+    return PostedJob(deployment, market, job_id, spec, buyer, hospitals, reward, admin)
 
 
 def _run(posted: PostedJob, trainer: object) -> JobOutcome:
@@ -236,3 +240,49 @@ def test_job_whose_utility_crashes_is_aborted_and_refunded(tmp_path: Path) -> No
     assert data_market.get_job(posted.job_id).state is JobState.CANCELLED
     assert data_market.refunded(posted.job_id) == posted.reward
     assert posted.deployment.token.balance_of(posted.buyer.address) == posted.reward
+
+
+def test_a_job_charging_less_than_its_spec_is_refused_by_the_provider(
+    tmp_path: Path,
+) -> None:
+    # The buyer publishes a spec of epsilon 8 but posts the job on chain
+    # with a cost of 0.001: the provider's check catches it before applying.
+    posted = _post_job(tmp_path)
+    deployment, hospital = posted.deployment, posted.hospitals[0]
+    spec = parse_spec(
+        {
+            **posted.spec.model_dump(),
+            "privacy": {
+                "mechanism": "dp-sgd",
+                "epsilon": 8.0,
+                "delta": 1e-5,
+                "max_grad_norm": 1.0,
+                "batch_size": 16,
+            },
+        }
+    )
+    reward = tokens(1)
+    deployment.token.mint(posted.buyer.address, reward, account=posted.admin)
+    deployment.token.approve(
+        deployment.data_market.address, reward, account=posted.buyer
+    )
+    cheap = deployment.data_market.post_job(
+        spec_cid=publish(posted.market.store, spec),
+        modality=modality_hash(spec.modality),
+        label_set=label_set_hash(spec.labels),
+        min_samples=spec.min_samples,
+        reward=reward,
+        min_providers=1,
+        max_providers=3,
+        deadline=deployment.data_market.chain.now() + 3_600,
+        coordinator=posted.buyer.address,
+        account=posted.buyer,
+        privacy_cost=MilliEpsilon(1),
+    )
+    dataset = deployment.data_market.provider_dataset(posted.job_id, hospital.address)
+
+    with pytest.raises(InvalidJobSpecError, match="charges 1 milli-epsilon"):
+        posted.market.apply(hospital, cheap, dataset)
+
+    assert deployment.data_market.providers(cheap) == []
+    assert deployment.data_market.dataset(dataset).privacy_spent == 0

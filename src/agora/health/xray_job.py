@@ -12,6 +12,7 @@ validation split it holds, for round monitoring and for contributions.
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -42,6 +43,24 @@ MODEL_NAME = "xraynet-w16-batchnorm"
 PRIVATE_MODEL_NAME = "xraynet-w16-groupnorm"
 """The model a DP job trains: BatchNorm mixes the examples of a batch, which
 DP-SGD's per-example clipping cannot bound, so GroupNorm replaces it."""
+PRIVATE_LR = 0.05
+"""The hospitals' learning rate under DP-SGD (see ``benchmarks/README.md``)."""
+
+
+def xray_privacy(epsilon: float) -> dict[str, Any]:
+    """The X-ray job's ``privacy`` spec section at ``epsilon``.
+
+    delta 1e-5 is below 1/n for any hospital of up to 100,000 X-rays; the
+    clipping bound and the expected batch of 256 are those measured in
+    ``benchmarks/fl_dp.py``. A plain mapping: :func:`parse_spec` validates it.
+    """
+    return {
+        "mechanism": "dp-sgd",
+        "epsilon": epsilon,
+        "delta": 1e-5,
+        "max_grad_norm": 1.0,
+        "batch_size": 256,
+    }
 
 
 @lru_cache(maxsize=4)
@@ -85,7 +104,7 @@ class XrayTrainer:
         """Train the global model on this hospital's rows for one round."""
         torch.set_num_threads(self.threads)
         split = self.split(partition_id)
-        model = _model_of(arrays)
+        model = model_of(arrays)
         plan = None
         if self.privacy is not None:
             plan = provider_plan(
@@ -152,8 +171,9 @@ def initial_model(seed: int, *, norm: Norm = "batch") -> Arrays:
     return dict(state_to_arrays(build_model(seed=seed, norm=norm)))
 
 
-def _model_of(arrays: Arrays) -> torch.nn.Module:
-    # Only the BatchNorm model carries running statistics in its state.
+def model_of(arrays: Arrays) -> torch.nn.Module:
+    """The X-ray network holding ``arrays``: the BatchNorm model, or the
+    GroupNorm one of a DP job (only BatchNorm carries running statistics)."""
     batch = any(name.endswith("running_mean") for name in arrays)
     model = build_model(norm="batch" if batch else "group")
     load_state_arrays(model, arrays)
@@ -171,4 +191,4 @@ def auc_or_chance(labels: np.ndarray, probs: np.ndarray) -> float:
 
 def probabilities(arrays: Arrays, split: ImageSplit) -> np.ndarray:
     """Predicted pneumonia probabilities of a model on a split."""
-    return predict_proba(_model_of(arrays), split)
+    return predict_proba(model_of(arrays), split)

@@ -36,9 +36,9 @@ from agora.ledger import Account, Deployment
 from agora.ledger.errors import LedgerError
 from agora.ledger.hashing import label_set_hash, modality_hash
 from agora.ledger.model import DatasetId, JobId, TokenAmount, TxHash
-from agora.market.errors import JobFailedError
+from agora.market.errors import InvalidJobSpecError, JobFailedError
 from agora.market.privacy import PrivacyOutcome, privacy_cost, privacy_spent
-from agora.market.spec import DatasetSchema, TrainingJobSpec, publish
+from agora.market.spec import DatasetSchema, TrainingJobSpec, load_spec, publish
 from agora.vault.blockstore import BlockStore, Cid
 
 logger = logging.getLogger(__name__)
@@ -127,8 +127,22 @@ class TrainingMarket:
 
     def apply(self, provider: Account, job_id: JobId, dataset_id: DatasetId) -> TxHash:
         """Apply to ``job_id`` with a dataset; the contract checks the match
-        and, for a private job, reserves its epsilon on the dataset's budget."""
-        return self.deployment.data_market.apply(job_id, dataset_id, account=provider)
+        and, for a private job, reserves its epsilon on the dataset's budget.
+
+        First the provider reads the spec behind the job's CID and checks
+        that the privacy cost on chain is the spec's epsilon: a job posted
+        with a smaller cost would train at the spec's epsilon while charging
+        the budget less. A mismatch raises :class:`InvalidJobSpecError`.
+        """
+        market = self.deployment.data_market
+        job = market.get_job(job_id)
+        spec = load_spec(self.store, job.spec_cid)
+        if privacy_cost(spec) != job.privacy_cost:
+            raise InvalidJobSpecError(
+                f"job {job_id} charges {job.privacy_cost} milli-epsilon on chain "
+                f"but its spec asks for {privacy_cost(spec)}"
+            )
+        return market.apply(job_id, dataset_id, account=provider)
 
     def run_job(
         self,

@@ -160,11 +160,27 @@ def parse_spec(fields: Mapping[str, Any]) -> TrainingJobSpec:
     try:
         return TrainingJobSpec.model_validate(dict(fields))
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc']) or 'spec'}: {error['msg']}"
-            for error in exc.errors()
-        )
-        raise InvalidJobSpecError(f"invalid job spec ({problems})") from exc
+        raise InvalidJobSpecError(f"invalid job spec ({_problems(exc)})") from exc
+
+
+def parse_privacy(fields: Mapping[str, Any]) -> PrivacySpec:
+    """Validate a spec's ``privacy`` section on its own, e.g. to refuse bad
+    options before any work; :class:`InvalidJobSpecError` as for a spec."""
+    try:
+        return PrivacySpec.model_validate(dict(fields))
+    except ValidationError as exc:
+        raise InvalidJobSpecError(
+            f"invalid privacy options ({_problems(exc, 'privacy')})"
+        ) from exc
+
+
+def _problems(exc: ValidationError, *prefix: str) -> str:
+    # Each broken field by its dotted path, e.g. "privacy.epsilon: ...".
+    problems = []
+    for error in exc.errors():
+        path = ".".join([*prefix, *(str(part) for part in error["loc"])])
+        problems.append(f"{path or 'spec'}: {error['msg']}")
+    return "; ".join(problems)
 
 
 def load_spec(store: BlockStore, cid: str) -> TrainingJobSpec:
