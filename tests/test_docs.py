@@ -21,6 +21,7 @@ MODULES = [
 # Packages whose examples must not vanish unnoticed.
 DOCUMENTED = {
     "agora.federated.merkle",
+    "agora.federated.privacy",
     "agora.federated.shapley",
     "agora.vault.blockstore",
     "agora.vault.dagpb",

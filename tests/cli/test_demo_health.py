@@ -189,3 +189,66 @@ def test_out_path_that_is_a_file_is_a_configuration_error(tmp_path: Path) -> Non
     )
     assert run.returncode == 3  # ExitCode.CONFIGURATION
     assert "--out" in run.stderr and "Traceback" not in run.stderr
+
+
+@pytest.mark.slow
+def test_quick_private_demo_reports_the_privacy_spent(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run = agora(
+        "demo",
+        "health",
+        "--quick",
+        "--dp-epsilon",
+        "8",
+        "--data-dir",
+        str(DATA_DIR),
+        "--out",
+        str(out),
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+
+    result = json.loads((out / "result.json").read_text())
+    privacy = result["privacy"]
+    assert (privacy["epsilon"], privacy["delta"]) == (8.0, 1e-5)
+    names = [p["name"] for p in result["providers"]]
+    assert list(privacy["spent"]) == names
+    for name in names:
+        # Each hospital within the spec's epsilon, calibrated close to it;
+        # its on-chain budget (two jobs' worth) charged one job.
+        assert 7.8 < privacy["spent"][name] <= 8.0
+        assert (privacy["budget"][name], privacy["budget_left"][name]) == (16, 8)
+    # The smallest hospital samples the largest share per step: most noise.
+    noise = privacy["noise_multiplier"]
+    assert noise["Northgate Clinic"] > noise["St Mary's Referral Centre"]
+    # The plain job ran beside it; the cost is their difference.
+    assert privacy["plain"]["test_auc"] > 0.85
+    assert privacy["auc_cost"] == pytest.approx(
+        privacy["plain"]["test_auc"] - result["test_auc"]
+    )
+    assert 0.5 < result["test_auc"] <= 1.0
+    assert "Differential privacy" in (out / "report.html").read_text()
+
+
+@pytest.mark.parametrize(
+    ("epsilon", "message"),
+    [("-1", "greater than 0"), ("0", "greater than 0"), ("5000", "less than or")],
+    ids=["negative-epsilon", "zero-epsilon", "epsilon-past-the-chain-bound"],
+)
+def test_bad_dp_epsilon_is_a_market_error_before_any_work(
+    tmp_path: Path, epsilon: str, message: str
+) -> None:
+    run = agora(
+        "demo",
+        "health",
+        "--quick",
+        "--dp-epsilon",
+        epsilon,
+        "--data-dir",
+        str(DATA_DIR),
+        "--out",
+        str(tmp_path / "out"),
+    )
+    assert run.returncode == 6  # ExitCode.MARKET
+    assert "Traceback" not in run.stderr
+    assert "privacy.epsilon" in run.stderr and message in run.stderr
+    assert not (tmp_path / "out").exists()  # refused before any work

@@ -8,11 +8,13 @@ import pytest
 from eth_account.signers.local import LocalAccount
 
 from agora.ledger import (
+    NO_PRIVACY_COST,
     Chain,
     ContractRevertError,
     DatasetId,
     Deployment,
     JobId,
+    MilliEpsilon,
     TokenAmount,
     label_set_hash,
     modality_hash,
@@ -66,6 +68,7 @@ class Market:
         deadline: int | None = None,
         coordinator: LocalAccount | None = None,
         buyer: LocalAccount | None = None,
+        privacy_cost: MilliEpsilon = NO_PRIVACY_COST,
     ) -> JobId:
         """Post a job from the buyer (who pre-approved the market)."""
         return self.ledger.data_market.post_job(
@@ -79,6 +82,7 @@ class Market:
             deadline=self.chain.now() + 3600 if deadline is None else deadline,
             coordinator=(coordinator or self.coordinator).address,
             account=buyer or self.buyer,
+            privacy_cost=privacy_cost,
         )
 
     def running_job(self, providers: int = 2, *, reward: TokenAmount = REWARD) -> JobId:

@@ -22,16 +22,23 @@ from agora.ledger import (
     Inclusion,
     JobId,
     JobState,
+    MilliEpsilon,
     Role,
     TokenAmount,
     connect,
     deploy,
+    label_set_hash,
+    modality_hash,
     tokens,
 )
 from agora.market.audit import audit_job
-from agora.market.errors import JobFailedError, MissingInclusionError
+from agora.market.errors import (
+    InvalidJobSpecError,
+    JobFailedError,
+    MissingInclusionError,
+)
 from agora.market.jobs import JobOutcome, TrainingMarket, verify_committed_inclusion
-from agora.market.spec import DatasetSchema, TrainingJobSpec
+from agora.market.spec import DatasetSchema, TrainingJobSpec, parse_spec, publish
 from agora.settings import Settings
 from agora.vault.blockstore import BlockStore
 
@@ -74,6 +81,7 @@ class PostedJob:
     buyer: Account
     hospitals: list[Account]
     reward: TokenAmount
+    admin: Account
 
 
 def _post_job(tmp_path: Path, *, purpose: str | None = None) -> PostedJob:
@@ -129,7 +137,7 @@ def _post_job(tmp_path: Path, *, purpose: str | None = None) -> PostedJob:
             ),
         )
         market.apply(hospital, job_id, dataset)
-    return PostedJob(deployment, market, job_id, spec, buyer, hospitals, reward)
+    return PostedJob(deployment, market, job_id, spec, buyer, hospitals, reward, admin)
 
 
 def _run(posted: PostedJob, trainer: object) -> JobOutcome:
@@ -287,3 +295,49 @@ def test_consent_scoped_job_needs_every_providers_inclusion(tmp_path: Path) -> N
 
     # Refused before it started: the buyer may still cancel after the deadline.
     assert data_market.get_job(posted.job_id).state is JobState.OPEN
+
+
+def test_a_job_charging_less_than_its_spec_is_refused_by_the_provider(
+    tmp_path: Path,
+) -> None:
+    # The buyer publishes a spec of epsilon 8 but posts the job on chain
+    # with a cost of 0.001: the provider's check catches it before applying.
+    posted = _post_job(tmp_path)
+    deployment, hospital = posted.deployment, posted.hospitals[0]
+    spec = parse_spec(
+        {
+            **posted.spec.model_dump(),
+            "privacy": {
+                "mechanism": "dp-sgd",
+                "epsilon": 8.0,
+                "delta": 1e-5,
+                "max_grad_norm": 1.0,
+                "batch_size": 16,
+            },
+        }
+    )
+    reward = tokens(1)
+    deployment.token.mint(posted.buyer.address, reward, account=posted.admin)
+    deployment.token.approve(
+        deployment.data_market.address, reward, account=posted.buyer
+    )
+    cheap = deployment.data_market.post_job(
+        spec_cid=publish(posted.market.store, spec),
+        modality=modality_hash(spec.modality),
+        label_set=label_set_hash(spec.labels),
+        min_samples=spec.min_samples,
+        reward=reward,
+        min_providers=1,
+        max_providers=3,
+        deadline=deployment.data_market.chain.now() + 3_600,
+        coordinator=posted.buyer.address,
+        account=posted.buyer,
+        privacy_cost=MilliEpsilon(1),
+    )
+    dataset = deployment.data_market.provider_dataset(posted.job_id, hospital.address)
+
+    with pytest.raises(InvalidJobSpecError, match="charges 1 milli-epsilon"):
+        posted.market.apply(hospital, cheap, dataset)
+
+    assert deployment.data_market.providers(cheap) == []
+    assert deployment.data_market.dataset(dataset).privacy_spent == 0

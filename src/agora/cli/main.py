@@ -89,6 +89,13 @@ def demo_health(
         bool,
         typer.Option(help="Smoke configuration: 2 rounds of 1 epoch unless given."),
     ] = False,
+    dp_epsilon: Annotated[
+        float | None,
+        typer.Option(
+            help="Train under DP-SGD at this epsilon per hospital (whole job), "
+            "and run the plain job beside it for the accuracy cost."
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """OpenHealth: hospitals train a pneumonia X-ray model, paid by contribution."""
@@ -104,6 +111,7 @@ def demo_health(
             seed=seed,
             baseline=baseline,
             quick=quick,
+            dp_epsilon=dp_epsilon,
         )
         run_health_demo(options, settings, Console())
 

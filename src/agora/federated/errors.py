@@ -28,3 +28,8 @@ class InclusionProofError(FederatedError, ValueError):
 
 class ContributionError(FederatedError, ValueError):
     """Contributions cannot be measured or turned into payout weights."""
+
+
+class PrivacyError(FederatedError, ValueError):
+    """Differential privacy cannot be applied as asked (e.g. a ``delta`` not
+    below 1/n of the provider's rows, or a budget no noise can meet)."""

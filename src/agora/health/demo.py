@@ -11,6 +11,12 @@ and reports on the official test split. Then it sells the model per call
 (:mod:`.service_section`) and
 runs a patient's records through consent (:mod:`.records_section`). Results
 go to ``OUT/result.json`` and ``OUT/report.html``.
+
+With ``--dp-epsilon`` the job's spec asks for DP-SGD at that epsilon: each
+hospital first sets its dataset's on-chain privacy budget, trains the
+GroupNorm model under DP-SGD, and the result reports the epsilon each one
+spent; the plain job then runs as well, on a ledger of its own, so the
+accuracy cost of the privacy stands beside it.
 """
 
 import json
@@ -62,17 +68,25 @@ from agora.health.xray_job import (
     LABELS,
     MODALITY,
     MODEL_NAME,
+    PRIVATE_LR,
+    PRIVATE_MODEL_NAME,
     XrayCoordinator,
     XrayTrainer,
     initial_model,
     probabilities,
+    xray_privacy,
 )
-from agora.ledger import Account, JobId, Role, connect, deploy, tokens
+from agora.ledger import Account, JobId, MilliEpsilon, Role, connect, deploy, tokens
 from agora.ledger.model import TOKEN_DECIMALS
 from agora.market import report as job_plots
 from agora.market.audit import audit_summary
 from agora.market.jobs import JobOutcome, TrainingMarket, verify_receipts
-from agora.market.spec import DatasetSchema, TrainingJobSpec
+from agora.market.spec import (
+    DatasetSchema,
+    TrainingJobSpec,
+    parse_privacy,
+    parse_spec,
+)
 from agora.settings import Settings
 from agora.vault.blockstore import BlockStore
 
@@ -86,6 +100,9 @@ MAX_UPDATE_NORM = 50.0
 well below it (see the round records), a runaway or scaled update does not."""
 
 HOSPITAL_NAMES = ("St Mary's Referral Centre", "Riverside General", "Northgate Clinic")
+BUDGET_JOBS = 2
+"""With ``--dp-epsilon``, each hospital's lifetime privacy budget is this
+many jobs' epsilon, so the result shows what is left after one."""
 BUYER_NAME = "Lumen Diagnostics"
 
 
@@ -100,6 +117,8 @@ class HealthDemoOptions:
     seed: int = 7
     baseline: bool = False
     quick: bool = False
+    dp_epsilon: float | None = None
+    """Train under DP-SGD at this epsilon (per hospital, whole job)."""
 
     @classmethod
     def create(
@@ -112,11 +131,14 @@ class HealthDemoOptions:
         seed: int = 7,
         baseline: bool = False,
         quick: bool = False,
+        dp_epsilon: float | None = None,
     ) -> "HealthDemoOptions":
         """Options with defaults filled in; ``quick`` only changes the
         defaults (two rounds of one epoch: every step runs, nothing
         converges), never a value given explicitly."""
         default_rounds, default_epochs = (2, 1) if quick else (10, 2)
+        if dp_epsilon is not None:
+            parse_privacy(xray_privacy(dp_epsilon))  # refused before any work
         return cls(
             data_dir,
             out_dir,
@@ -125,12 +147,16 @@ class HealthDemoOptions:
             seed=seed,
             baseline=baseline,
             quick=quick,
+            dp_epsilon=dp_epsilon,
         )
 
 
 def train_config(options: HealthDemoOptions) -> TrainConfig:
     """The hospitals' local training settings for these options."""
-    return replace(TrainConfig(), local_epochs=options.local_epochs)
+    config = replace(TrainConfig(), local_epochs=options.local_epochs)
+    if options.dp_epsilon is not None:
+        config = replace(config, lr=PRIVATE_LR)
+    return config
 
 
 @dataclass(frozen=True)
@@ -195,6 +221,13 @@ def run_health_demo(
         provider["excluded"] = hospital["excluded"]
         provider["inclusion_root"] = hospital["inclusion_root"]
     result.update(_scores(test_probs, data.test.labels, threshold))
+    if options.dp_epsilon is not None:
+        result["privacy"], curves["without DP"] = _plain_beside(
+            options, settings, rows, parts, outcome, posted, console
+        )
+        result["privacy"]["auc_cost"] = (
+            result["privacy"]["plain"]["test_auc"] - result["test_auc"]
+        )
 
     # The model, sold per call; royalties to the hospitals that trained it.
     console.print("Listing the model as a service; a clinic calls it…")
@@ -249,6 +282,52 @@ def run_health_demo(
     _write_outputs(options.out_dir, result, curves, data.test.labels, coordinator)
     _print_summary(console, result)
     return result
+
+
+def _plain_beside(
+    options: HealthDemoOptions,
+    settings: Settings,
+    rows: list[PartitionRow],
+    parts: list[np.ndarray],
+    outcome: JobOutcome,
+    posted: "_Posted",
+    console: Console,
+) -> tuple[dict[str, Any], np.ndarray]:
+    """The private job's spend, and the same job run without DP for contrast
+    (its test scores and test probabilities)."""
+    privacy = outcome.privacy
+    if privacy is None:
+        raise ConfigurationError("the private job reported no privacy spend")
+    data_market = posted.market.deployment.data_market
+    noise = {p.provider.name: p.noise_multiplier for p in privacy.providers}
+    section: dict[str, Any] = {
+        "epsilon": privacy.epsilon,
+        "delta": privacy.delta,
+        "spent": privacy.spent,
+        "noise_multiplier": noise,
+        "budget": {},
+        "budget_left": {},
+    }
+    for spent, hospital in zip(privacy.providers, posted.hospitals, strict=True):
+        dataset = data_market.dataset(
+            data_market.provider_dataset(outcome.job_id, hospital.address)
+        )
+        section["budget"][spent.provider.name] = dataset.privacy_budget / 1000
+        section["budget_left"][spent.provider.name] = dataset.privacy_remaining / 1000
+
+    console.print("Training the same job without differential privacy, for contrast…")
+    plain_options = replace(options, dp_epsilon=None, out_dir=options.out_dir / "plain")
+    data = load_pneumoniamnist(options.data_dir)
+    plain_posted = _post_job(plain_options, settings, rows, parts, console)
+    plain_outcome = _train(
+        plain_options, plain_posted, XrayCoordinator(data.val), console
+    )
+    threshold = choose_threshold(
+        probabilities(plain_outcome.model, data.val), data.val.labels
+    )
+    probs = probabilities(plain_outcome.model, data.test)
+    section["plain"] = _scores(probs, data.test.labels, threshold)
+    return section, probs
 
 
 def _prepare_out_dir(out_dir: Path) -> None:
@@ -315,20 +394,31 @@ def _post_job(
 
     # The buyer posts the job with the reward escrowed; hospitals apply and
     # the contract checks each offer matches.
-    spec = TrainingJobSpec(
-        task="pneumonia-detection",
-        modality=MODALITY,
-        labels=LABELS,
-        model=MODEL_NAME,
-        rounds=options.rounds,
-        local_epochs=options.local_epochs,
-        min_samples=100,
-        min_providers=len(hospitals),
-        max_providers=len(hospitals),
-        max_update_norm=MAX_UPDATE_NORM,
-        seed=options.seed,
-        purpose=PURPOSE,
-    )
+    private = options.dp_epsilon is not None
+    fields: dict[str, Any] = {
+        "task": "pneumonia-detection",
+        "modality": MODALITY,
+        "labels": LABELS,
+        "model": PRIVATE_MODEL_NAME if private else MODEL_NAME,
+        "rounds": options.rounds,
+        "local_epochs": options.local_epochs,
+        "min_samples": 100,
+        "min_providers": len(hospitals),
+        "max_providers": len(hospitals),
+        "max_update_norm": MAX_UPDATE_NORM,
+        "seed": options.seed,
+        "purpose": PURPOSE,
+    }
+    if options.dp_epsilon is not None:
+        fields["privacy"] = xray_privacy(options.dp_epsilon)
+    spec = parse_spec(fields)
+    if spec.privacy is not None:
+        # Each hospital commits to a lifetime budget before it applies.
+        budget = MilliEpsilon(BUDGET_JOBS * spec.privacy.milli_epsilon)
+        for hospital, dataset_id in zip(hospitals, dataset_ids, strict=True):
+            deployment.data_market.set_privacy_budget(
+                dataset_id, budget, account=hospital
+            )
     job_id, spec_cid = market.post_job(
         buyer,
         spec,
@@ -408,8 +498,11 @@ def _train(
                 options.seed,
                 train_config(options),
                 included_rows=tuple(d.rows for d in posted.declared),
+                privacy=posted.spec.privacy,
             ),
-            initial=initial_model(options.seed),
+            initial=initial_model(
+                options.seed, norm="batch" if posted.spec.privacy is None else "group"
+            ),
             utility=coordinator.utility,
             evaluate=coordinator.on_round,
             on_round=on_round,
@@ -570,6 +663,8 @@ def _print_summary(console: Console, result: dict[str, Any]) -> None:
             f"ACC {central['test_acc']:.4f})"
         )
     console.print(line)
+    if result.get("privacy"):
+        _print_privacy(console, result)
 
     table = Table(title=f"Job {result['job_id']}: contributions and payouts")
     columns = (
@@ -658,6 +753,27 @@ def _print_consent(
         f"by rule: {rules}. Inclusion roots declared on chain: {roots}; one "
         "consenting patient per hospital proved their record included."
     )
+
+
+def _print_privacy(console: Console, result: dict[str, Any]) -> None:
+    privacy = result["privacy"]
+    console.print(
+        f"Differential privacy: DP-SGD at epsilon {privacy['epsilon']:g}, "
+        f"delta {privacy['delta']:g} per hospital over the whole job. Without "
+        f"it the same job reached test AUC {privacy['plain']['test_auc']:.4f} "
+        f"(cost of privacy: {privacy['auc_cost']:+.4f} AUC)."
+    )
+    table = Table(title="Privacy spent (RDP accountant) and left on chain")
+    for column in ("hospital", "epsilon spent", "noise multiplier", "budget left"):
+        table.add_column(column, justify="left" if column == "hospital" else "right")
+    for name, spent in privacy["spent"].items():
+        table.add_row(
+            name,
+            f"{spent:.3f}",
+            f"{privacy['noise_multiplier'][name]:.3f}",
+            f"{privacy['budget_left'][name]:g} of {privacy['budget'][name]:g}",
+        )
+    console.print(table)
 
 
 def _print_records(console: Console, records: dict[str, Any]) -> None:

@@ -20,7 +20,8 @@ import numpy as np
 from PIL import Image
 
 from agora.federated.arrays import Arrays
-from agora.health.xray import ImageSplit, build_model, load_state_arrays
+from agora.health.xray import ImageSplit
+from agora.health.xray_job import model_of
 from agora.identity.did_ethr import ethr_did
 from agora.ledger import (
     Account,
@@ -88,8 +89,7 @@ def run_service_section(
     service_id = services.list_service(
         model_cid, price, PROVIDER_SHARE_BPS, job_id, account=buyer
     )
-    network = build_model()
-    load_state_arrays(network, model)
+    network = model_of(model)
     handler = PneumoniaService(network, threshold=threshold)
 
     # A clinic deposits enough for its calls.
@@ -132,10 +132,12 @@ def run_service_section(
     services.settle(receipt, signed, account=buyer)
     royalties = {}
     for hospital in hospitals:
-        royalties[chain.name_of(hospital.address)] = int(
-            services.earned(hospital.address)
-        )
-        services.claim(account=hospital)
+        earned = int(services.earned(hospital.address))
+        royalties[chain.name_of(hospital.address)] = earned
+        # A hospital the job paid nothing (Shapley weight 0, as a noisy
+        # private job can give) earns no royalties and has nothing to claim.
+        if earned > 0:
+            services.claim(account=hospital)
     evaluation = handler.evaluate(test)
     logger.info("service %s: %d calls settled", service_id, receipt.calls)
     return {

@@ -11,6 +11,11 @@ The final model is scored on the official test split.
 
 Attacks run in every round but ``dropout``, in which the provider fails
 from the middle round on and never comes back.
+
+The same job runs under differential privacy when the setup has a
+``privacy`` section (``benchmarks/fl_dp.py``, the DP tests): the spec
+carries it, the hospitals train the GroupNorm model under DP-SGD, and each
+hospital may first set its dataset's on-chain privacy budget.
 """
 
 import time
@@ -29,6 +34,7 @@ from agora.health.xray_job import (
     LABELS,
     MODALITY,
     MODEL_NAME,
+    PRIVATE_MODEL_NAME,
     XrayCoordinator,
     XrayTrainer,
     auc_or_chance,
@@ -36,9 +42,24 @@ from agora.health.xray_job import (
     probabilities,
     stratified_rows,
 )
-from agora.ledger import Account, JobId, Role, connect, deploy, tokens
+from agora.ledger import (
+    Account,
+    DatasetId,
+    Deployment,
+    JobId,
+    MilliEpsilon,
+    Role,
+    connect,
+    deploy,
+    tokens,
+)
 from agora.market.jobs import JobOutcome, TrainingMarket
-from agora.market.spec import Aggregation, DatasetSchema, TrainingJobSpec
+from agora.market.spec import (
+    Aggregation,
+    DatasetSchema,
+    PrivacySpec,
+    TrainingJobSpec,
+)
 from agora.settings import Settings
 from agora.vault.blockstore import BlockStore
 
@@ -61,6 +82,13 @@ class AttackSetup:
     eval_rows: int | None = None
     """Validation and test rows scored (stratified); all when ``None``."""
     resources: SimulationResources | None = None
+    privacy: PrivacySpec | None = None
+    """The job's differential privacy; none for a plain job."""
+    privacy_budget: MilliEpsilon | None = None
+    """Each hospital's on-chain privacy budget for its dataset; unlimited
+    when ``None``."""
+    lr: float | None = None
+    """The hospitals' learning rate; :class:`TrainConfig`'s when ``None``."""
 
 
 @dataclass(frozen=True)
@@ -96,8 +124,14 @@ def attack_rounds(attack: Attack, rounds: int) -> frozenset[int] | None:
 def honest_trainer(setup: AttackSetup) -> XrayTrainer:
     """The hospitals' honest training for ``setup``."""
     config = replace(TrainConfig(), local_epochs=setup.local_epochs)
+    if setup.lr is not None:
+        config = replace(config, lr=setup.lr)
     return XrayTrainer(
-        setup.data_dir.resolve(), setup.seed, config, max_rows=setup.max_rows
+        setup.data_dir.resolve(),
+        setup.seed,
+        config,
+        max_rows=setup.max_rows,
+        privacy=setup.privacy,
     )
 
 
@@ -143,8 +177,20 @@ def run_xray_job(
 ) -> tuple[JobOutcome, float]:
     """Run the X-ray job with ``trainer`` (honest or faulty) through the
     market on a fresh embedded ledger; return its outcome and test AUC."""
+    posted = post_xray_job(
+        setup,
+        aggregation=aggregation,
+        byzantine=byzantine,
+        work=setup.work_dir / label,
+    )
+    return run_posted_job(setup, posted, trainer)
+
+
+def run_posted_job(
+    setup: AttackSetup, posted: "PostedXrayJob", trainer: LocalTrainer
+) -> tuple[JobOutcome, float]:
+    """Run a job of :func:`post_xray_job`; return its outcome and test AUC."""
     data = load_pneumoniamnist(setup.data_dir)
-    posted = _post_job(setup, aggregation, byzantine, setup.work_dir / label)
 
     # Train, measure contributions, pay; then score on the test split.
     coordinator = XrayCoordinator(_rows(data.val, setup.eval_rows, setup.seed))
@@ -154,7 +200,9 @@ def run_xray_job(
         coordinator=posted.buyer,
         names=dict(zip((h.address for h in posted.hospitals), HOSPITALS, strict=True)),
         trainer=trainer,
-        initial=initial_model(setup.seed),
+        initial=initial_model(
+            setup.seed, norm="batch" if setup.privacy is None else "group"
+        ),
         utility=coordinator.utility,
         resources=setup.resources,
     )
@@ -164,22 +212,29 @@ def run_xray_job(
 
 
 @dataclass(frozen=True)
-class _Posted:
+class PostedXrayJob:
+    """A posted X-ray job with its hospitals matched, on a fresh ledger."""
+
+    deployment: Deployment
     market: TrainingMarket
     job_id: JobId
     spec: TrainingJobSpec
     buyer: Account
     hospitals: list[Account]
+    datasets: list[DatasetId]
+    """Each hospital's dataset offer, in hospital order."""
 
 
-def _post_job(
+def post_xray_job(
     setup: AttackSetup,
-    aggregation: Aggregation,
-    byzantine: int | None,
+    *,
+    aggregation: Aggregation = "fedavg",
+    byzantine: int | None = None,
     work: Path,
-) -> _Posted:
+) -> PostedXrayJob:
     """A fresh ledger and market with the job posted and the hospitals
-    matched, each offering the rows it will train on."""
+    matched, each offering the rows it will train on (and setting its
+    budget first when ``setup.privacy_budget`` is given)."""
     honest = honest_trainer(setup)
     chain = connect(Settings(chain_url=None, cache_dir=setup.work_dir / "cache"))
     admin = chain.new_account("admin")
@@ -194,13 +249,15 @@ def _post_job(
             hospital.address, hospital_name, Role.HOSPITAL, account=admin
         )
     reward = tokens(1_000)
-    deployment.token.mint(buyer.address, reward, account=admin)
+    # Enough for a second job: the privacy tests post one against the
+    # budgets the first spent.
+    deployment.token.mint(buyer.address, tokens(2_000), account=admin)
     market = TrainingMarket(deployment, BlockStore(work / "blocks"))
     spec = TrainingJobSpec(
         task="pneumonia-detection",
         modality=MODALITY,
         labels=LABELS,
-        model=MODEL_NAME,
+        model=MODEL_NAME if setup.privacy is None else PRIVATE_MODEL_NAME,
         rounds=setup.rounds,
         local_epochs=setup.local_epochs,
         min_samples=10,
@@ -210,6 +267,7 @@ def _post_job(
         aggregation=aggregation,
         byzantine=byzantine,
         seed=setup.seed,
+        privacy=setup.privacy,
     )
     job_id, _ = market.post_job(
         buyer,
@@ -218,6 +276,7 @@ def _post_job(
         deadline=chain.now() + 86_400,
         coordinator=buyer.address,
     )
+    datasets = []
     for index, hospital in enumerate(hospitals):
         split = honest.split(index)
         normal, pneumonia = (int(n) for n in np.bincount(split.labels, minlength=2))
@@ -232,8 +291,13 @@ def _post_job(
                 label_counts={"normal": normal, "pneumonia": pneumonia},
             ),
         )
+        if setup.privacy_budget is not None:
+            deployment.data_market.set_privacy_budget(
+                dataset, setup.privacy_budget, account=hospital
+            )
         market.apply(hospital, job_id, dataset)
-    return _Posted(market, job_id, spec, buyer, hospitals)
+        datasets.append(dataset)
+    return PostedXrayJob(deployment, market, job_id, spec, buyer, hospitals, datasets)
 
 
 def _rows(split: ImageSplit, count: int | None, seed: int) -> ImageSplit:

@@ -12,12 +12,14 @@ validation split it holds, for round monitoring and for contributions.
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from sklearn.metrics import roc_auc_score
 
 from agora.federated.arrays import Arrays
+from agora.federated.privacy import secret_generator
 from agora.health.xray import (
     DEFAULT_SHARES,
     HospitalShare,
@@ -31,10 +33,34 @@ from agora.health.xray import (
     state_to_arrays,
     train_local,
 )
+from agora.health.xray.model import Norm
+from agora.market.privacy import provider_plan
+from agora.market.spec import PrivacySpec
 
 MODALITY = "xray/chest-28x28-grey"
 LABELS = ("normal", "pneumonia")
 MODEL_NAME = "xraynet-w16-batchnorm"
+PRIVATE_MODEL_NAME = "xraynet-w16-groupnorm"
+"""The model a DP job trains: BatchNorm mixes the examples of a batch, which
+DP-SGD's per-example clipping cannot bound, so GroupNorm replaces it."""
+PRIVATE_LR = 0.05
+"""The hospitals' learning rate under DP-SGD (see ``benchmarks/README.md``)."""
+
+
+def xray_privacy(epsilon: float) -> dict[str, Any]:
+    """The X-ray job's ``privacy`` spec section at ``epsilon``.
+
+    delta 1e-5 is below 1/n for any hospital of up to 100,000 X-rays; the
+    clipping bound and the expected batch of 256 are those measured in
+    ``benchmarks/fl_dp.py``. A plain mapping: :func:`parse_spec` validates it.
+    """
+    return {
+        "mechanism": "dp-sgd",
+        "epsilon": epsilon,
+        "delta": 1e-5,
+        "max_grad_norm": 1.0,
+        "batch_size": 256,
+    }
 
 
 @lru_cache(maxsize=4)
@@ -68,6 +94,10 @@ class XrayTrainer:
     patients' consent covers them; :mod:`agora.health.xray_consent`);
     every row of its partition when ``None``. With ``max_rows`` too, the
     draw is from these rows, so it trains on fewer than it declared."""
+    privacy: PrivacySpec | None = None
+    """Train under the job spec's DP-SGD (the GroupNorm model); each round's
+    sampling and noise come from the operating system's randomness, so a
+    private run is not reproducible from the seed."""
 
     def train(
         self,
@@ -80,8 +110,15 @@ class XrayTrainer:
         """Train the global model on this hospital's rows for one round."""
         torch.set_num_threads(self.threads)
         split = self.split(partition_id)
-        model = build_model()
-        load_state_arrays(model, arrays)
+        model = model_of(arrays)
+        plan = None
+        if self.privacy is not None:
+            plan = provider_plan(
+                self.privacy,
+                samples=len(split),
+                rounds=total_rounds,
+                local_epochs=self.config.local_epochs,
+            )
         stats = train_local(
             model,
             split,
@@ -89,6 +126,8 @@ class XrayTrainer:
             round_index=server_round - 1,
             total_rounds=total_rounds,
             seed=self.seed * 1_000 + partition_id,
+            privacy=plan,
+            noise=None if plan is None else secret_generator(),
         )
         return dict(state_to_arrays(model)), stats.num_examples, stats.loss
 
@@ -143,13 +182,17 @@ class XrayCoordinator:
         return {"val-auc": auc}
 
 
-def initial_model(seed: int) -> Arrays:
-    """The job's starting weights, from the job's seed."""
-    return dict(state_to_arrays(build_model(seed=seed)))
+def initial_model(seed: int, *, norm: Norm = "batch") -> Arrays:
+    """The job's starting weights, from the job's seed (``norm="group"``:
+    the model of a DP job)."""
+    return dict(state_to_arrays(build_model(seed=seed, norm=norm)))
 
 
-def _model_of(arrays: Arrays) -> torch.nn.Module:
-    model = build_model()
+def model_of(arrays: Arrays) -> torch.nn.Module:
+    """The X-ray network holding ``arrays``: the BatchNorm model, or the
+    GroupNorm one of a DP job (only BatchNorm carries running statistics)."""
+    batch = any(name.endswith("running_mean") for name in arrays)
+    model = build_model(norm="batch" if batch else "group")
     load_state_arrays(model, arrays)
     return model
 
@@ -165,4 +208,4 @@ def auc_or_chance(labels: np.ndarray, probs: np.ndarray) -> float:
 
 def probabilities(arrays: Arrays, split: ImageSplit) -> np.ndarray:
     """Predicted pneumonia probabilities of a model on a split."""
-    return predict_proba(_model_of(arrays), split)
+    return predict_proba(model_of(arrays), split)

@@ -98,7 +98,10 @@ from agora.ledger.errors import (
 from agora.ledger.hashing import label_set_hash, modality_hash, to_basis_points
 from agora.ledger.model import (
     BPS,
+    MAX_JOB_PRIVACY_COST,
     MAX_PROVIDERS,
+    NO_PRIVACY_COST,
+    UNLIMITED_PRIVACY,
     Account,
     Dataset,
     DatasetId,
@@ -107,6 +110,7 @@ from agora.ledger.model import (
     JobId,
     JobState,
     Member,
+    MilliEpsilon,
     Role,
     RoundCommitment,
     TokenAmount,
@@ -116,8 +120,11 @@ from agora.ledger.model import (
 
 __all__ = [
     "BPS",
+    "MAX_JOB_PRIVACY_COST",
     "MAX_PROVIDERS",
+    "NO_PRIVACY_COST",
     "NO_RECORDS",
+    "UNLIMITED_PRIVACY",
     "Account",
     "AnchorClient",
     "AnchorId",
@@ -155,6 +162,7 @@ __all__ = [
     "JobState",
     "LedgerError",
     "Member",
+    "MilliEpsilon",
     "NotFoundError",
     "OwnerChanged",
     "Receipt",

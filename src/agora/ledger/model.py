@@ -28,6 +28,20 @@ TokenAmount = NewType("TokenAmount", int)
 TxHash = NewType("TxHash", str)
 """A transaction hash as ``0x``-prefixed hex."""
 
+MilliEpsilon = NewType("MilliEpsilon", int)
+"""A differential-privacy epsilon in thousandths, as ``DataMarket`` stores
+budgets and costs (epsilon 8.0 is ``MilliEpsilon(8000)``)."""
+
+NO_PRIVACY_COST = MilliEpsilon(0)
+"""The privacy cost of a job without differential privacy."""
+
+UNLIMITED_PRIVACY = MilliEpsilon(2**256 - 1)
+"""The budget of a dataset whose owner set none
+(``DataMarket.UNLIMITED_PRIVACY``)."""
+
+MAX_JOB_PRIVACY_COST = MilliEpsilon(1_000_000)
+"""Largest privacy cost a job may carry (``DataMarket.MAX_JOB_PRIVACY_COST``)."""
+
 TOKEN_DECIMALS = 18
 BPS = 10_000
 """Basis points in a whole: ``finalize`` weights must sum to this."""
@@ -81,6 +95,18 @@ class Dataset:
     label_set: bytes
     samples: int
     schema_cid: str
+    privacy_budget: MilliEpsilon = UNLIMITED_PRIVACY
+    """Its owner's differential-privacy budget; unlimited until set."""
+    privacy_spent: MilliEpsilon = MilliEpsilon(0)
+    """Epsilon reserved by the private jobs it applied to (never given back
+    once a job started)."""
+
+    @property
+    def privacy_remaining(self) -> MilliEpsilon:
+        """What is left of the budget (``UNLIMITED_PRIVACY`` if unlimited)."""
+        if self.privacy_budget == UNLIMITED_PRIVACY:
+            return UNLIMITED_PRIVACY
+        return MilliEpsilon(self.privacy_budget - self.privacy_spent)
 
 
 @dataclass(frozen=True)
@@ -100,6 +126,8 @@ class Job:
     deadline: int
     state: JobState
     rounds_committed: int
+    privacy_cost: MilliEpsilon = MilliEpsilon(0)
+    """The spec's epsilon; 0 for a job without differential privacy."""
 
 
 @dataclass(frozen=True)

@@ -38,8 +38,13 @@ from agora.ledger.hashing import label_set_hash, modality_hash
 from agora.ledger.model import DatasetId, JobId, TokenAmount, TxHash
 from agora.market.artifacts import publish_job_artifacts
 from agora.market.consent import InclusionSet
-from agora.market.errors import JobFailedError, MissingInclusionError
-from agora.market.spec import DatasetSchema, TrainingJobSpec, publish
+from agora.market.errors import (
+    InvalidJobSpecError,
+    JobFailedError,
+    MissingInclusionError,
+)
+from agora.market.privacy import PrivacyOutcome, privacy_cost, privacy_spent
+from agora.market.spec import DatasetSchema, TrainingJobSpec, load_spec, publish
 from agora.vault.blockstore import BlockStore, Cid
 
 logger = logging.getLogger(__name__)
@@ -74,6 +79,8 @@ class JobOutcome:
     which the committed aggregates and the contributions can be recomputed."""
     manifest_cid: Cid | None = None
     """The job's audit manifest (:mod:`agora.market.artifacts`), on chain."""
+    privacy: PrivacyOutcome | None = None
+    """Each provider's epsilon spent, for a job with differential privacy."""
 
 
 class TrainingMarket:
@@ -103,7 +110,11 @@ class TrainingMarket:
         deadline: int,
         coordinator: ChecksumAddress,
     ) -> tuple[JobId, Cid]:
-        """Publish ``spec``, escrow ``reward`` and post the job."""
+        """Publish ``spec``, escrow ``reward`` and post the job.
+
+        A spec with ``privacy`` posts its epsilon as the job's privacy cost,
+        which each applying dataset's on-chain budget must cover.
+        """
         spec_cid = publish(self.store, spec)
         market = self.deployment.data_market
         self.deployment.token.approve(market.address, reward, account=buyer)
@@ -118,12 +129,28 @@ class TrainingMarket:
             deadline=deadline,
             coordinator=coordinator,
             account=buyer,
+            privacy_cost=privacy_cost(spec),
         )
         return job_id, spec_cid
 
     def apply(self, provider: Account, job_id: JobId, dataset_id: DatasetId) -> TxHash:
-        """Apply to ``job_id`` with a dataset; the contract checks the match."""
-        return self.deployment.data_market.apply(job_id, dataset_id, account=provider)
+        """Apply to ``job_id`` with a dataset; the contract checks the match
+        and, for a private job, reserves its epsilon on the dataset's budget.
+
+        First the provider reads the spec behind the job's CID and checks
+        that the privacy cost on chain is the spec's epsilon: a job posted
+        with a smaller cost would train at the spec's epsilon while charging
+        the budget less. A mismatch raises :class:`InvalidJobSpecError`.
+        """
+        market = self.deployment.data_market
+        job = market.get_job(job_id)
+        spec = load_spec(self.store, job.spec_cid)
+        if privacy_cost(spec) != job.privacy_cost:
+            raise InvalidJobSpecError(
+                f"job {job_id} charges {job.privacy_cost} milli-epsilon on chain "
+                f"but its spec asks for {privacy_cost(spec)}"
+            )
+        return market.apply(job_id, dataset_id, account=provider)
 
     def declare_inclusion(
         self, provider: Account, job_id: JobId, included: InclusionSet
@@ -207,6 +234,9 @@ class TrainingMarket:
                     resources=resources,
                 )
             contributions = measure_contributions(providers, auditor.history, utility)
+            # The epsilon each provider spent, by the accountant, over the
+            # rounds it was asked to train.
+            privacy = privacy_spent(spec, providers, rounds=len(auditor.records))
 
             # Publish what an auditor re-derives the job from; its root goes on
             # chain before the payment, which freezes it.
@@ -264,6 +294,7 @@ class TrainingMarket:
             finalize_tx=finalize_tx,
             history=auditor.history,
             manifest_cid=manifest_cid,
+            privacy=privacy,
         )
 
     def _examples_bound(

@@ -8,7 +8,9 @@ the same spec always has the same CID.
 """
 
 import json
-from typing import Literal
+import math
+from collections.abc import Mapping
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -19,6 +21,41 @@ Aggregation = Literal[
     "fedavg", "trimmed-mean", "coordinate-median", "krum", "multi-krum"
 ]
 """The aggregation rules a spec may name (see ``agora.federated.robust``)."""
+
+
+class PrivacySpec(BaseModel):
+    """Differential privacy every provider applies while training a job.
+
+    Each provider runs DP-SGD (Abadi et al. 2016) on its own rows: every
+    step draws a Poisson sample of expected size ``batch_size``, clips each
+    example's gradient to ``max_grad_norm`` and adds Gaussian noise whose
+    multiplier is chosen so that the whole job, every round and local epoch
+    together, stays within (``epsilon``, ``delta``) by the RDP accountant
+    (Mironov 2017). The guarantee is per provider: it bounds what the
+    published model (and every update the provider sends) reveals about any
+    one row of that provider's data.
+
+    ``delta`` is one value for the whole job; it must be below 1/n of every
+    dataset that trains (the usual rule, so that the guarantee cannot be met
+    by releasing a whole row), which each provider checks before training.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    mechanism: Literal["dp-sgd"]
+    epsilon: float = Field(gt=0, le=1000)
+    """The whole job's epsilon per provider; the on-chain cost of the job."""
+    delta: float = Field(gt=0, lt=1)
+    max_grad_norm: float = Field(gt=0)
+    """The per-example gradient clipping bound (L2)."""
+    batch_size: int = Field(ge=1)
+    """The expected size of each Poisson-sampled batch (the lot)."""
+    accountant: Literal["rdp"] = "rdp"
+
+    @property
+    def milli_epsilon(self) -> int:
+        """``epsilon`` in thousandths, rounded up, as ``DataMarket`` counts it."""
+        return math.ceil(round(self.epsilon * 1000, 6))
 
 
 class TrainingJobSpec(BaseModel):
@@ -51,6 +88,9 @@ class TrainingJobSpec(BaseModel):
     provider trains only on records whose owners' grants cover it and
     declares their Merkle root on chain (:mod:`agora.market.consent`).
     At most 32 bytes of UTF-8, as ``Consent`` stores it."""
+    privacy: PrivacySpec | None = None
+    """Differential privacy each provider trains with; none when unset (a
+    job that every dataset with a finite privacy budget refuses)."""
 
     @model_validator(mode="after")
     def _providers_in_order(self) -> "TrainingJobSpec":
@@ -117,6 +157,38 @@ class DatasetSchema(BaseModel):
 def publish(store: BlockStore, document: TrainingJobSpec | DatasetSchema) -> Cid:
     """Publish a spec or schema; return its CID."""
     return store.put(document.canonical_json())
+
+
+def parse_spec(fields: Mapping[str, Any]) -> TrainingJobSpec:
+    """Validate a spec from plain values (a form, CLI flags, a JSON body).
+
+    Raises :class:`InvalidJobSpecError` naming each broken field, e.g.
+    ``privacy.epsilon``, and what it must be.
+    """
+    try:
+        return TrainingJobSpec.model_validate(dict(fields))
+    except ValidationError as exc:
+        raise InvalidJobSpecError(f"invalid job spec ({_problems(exc)})") from exc
+
+
+def parse_privacy(fields: Mapping[str, Any]) -> PrivacySpec:
+    """Validate a spec's ``privacy`` section on its own, e.g. to refuse bad
+    options before any work; :class:`InvalidJobSpecError` as for a spec."""
+    try:
+        return PrivacySpec.model_validate(dict(fields))
+    except ValidationError as exc:
+        raise InvalidJobSpecError(
+            f"invalid privacy options ({_problems(exc, 'privacy')})"
+        ) from exc
+
+
+def _problems(exc: ValidationError, *prefix: str) -> str:
+    # Each broken field by its dotted path, e.g. "privacy.epsilon: ...".
+    problems = []
+    for error in exc.errors():
+        path = ".".join([*prefix, *(str(part) for part in error["loc"])])
+        problems.append(f"{path or 'spec'}: {error['msg']}")
+    return "; ".join(problems)
 
 
 def load_spec(store: BlockStore, cid: str) -> TrainingJobSpec:

@@ -62,10 +62,13 @@ def _conv(inputs: int, outputs: int, norm: Norm) -> list[nn.Module]:
     layer: nn.Module = (
         nn.BatchNorm2d(outputs) if norm == "batch" else nn.GroupNorm(8, outputs)
     )
+    # The GroupNorm variant is the one DP-SGD trains: Opacus's per-example
+    # gradient hooks cannot see through an in-place ReLU (autograd refuses
+    # to modify the hooked view), so only the BatchNorm model keeps it.
     return [
         nn.Conv2d(inputs, outputs, kernel_size=3, padding=1, bias=False),
         layer,
-        nn.ReLU(inplace=True),
+        nn.ReLU(inplace=norm == "batch"),
     ]
 
 

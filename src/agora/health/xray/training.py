@@ -21,6 +21,7 @@ from sklearn.metrics import roc_auc_score
 from torch import nn
 
 from agora.errors import ConfigurationError, DataError
+from agora.federated.privacy import DpSgdPlan, make_private, poisson_batches
 from agora.health.xray.data import ImageSplit, PneumoniaMnist
 from agora.health.xray.model import build_model
 
@@ -96,6 +97,8 @@ def train_local(
     round_index: int,
     total_rounds: int,
     seed: int,
+    privacy: DpSgdPlan | None = None,
+    noise: torch.Generator | None = None,
 ) -> TrainStats:
     """Train ``model`` in place for ``config.local_epochs`` epochs on ``split``.
 
@@ -104,6 +107,13 @@ def train_local(
     hospital that only receives weights would. Shuffling, augmentation and
     dropout draw from generators seeded by ``(seed, round_index)``, so a
     call is deterministic and leaves torch's global generator untouched.
+
+    With ``privacy`` the round is DP-SGD instead: the plan's Poisson-sampled
+    steps (``config.batch_size`` is then unused), each example's gradient
+    clipped and Gaussian noise added, sampling and noise drawn from
+    ``noise`` (a secret generator,
+    :func:`~agora.federated.privacy.secret_generator`). The model must use
+    GroupNorm (``build_model(norm="group")``).
 
     Example::
 
@@ -123,34 +133,48 @@ def train_local(
     labels = torch.from_numpy(split.labels).float()
     class_weights = _class_weights(split.labels, balanced=config.class_balanced)
     optimizer = _optimizer(model, config)
-    steps_per_epoch = math.ceil(len(split) / config.batch_size)
-    total_steps = total_rounds * config.local_epochs * steps_per_epoch
-    step = round_index * config.local_epochs * steps_per_epoch
     generator = torch.Generator().manual_seed(_derive_seed(seed, round_index))
+    if privacy is None:
+        steps_per_round = config.local_epochs * math.ceil(
+            len(split) / config.batch_size
+        )
+        batches = _epochs(len(split), config, generator)
+    else:
+        if noise is None:
+            raise ConfigurationError("DP-SGD needs a noise generator")
+        steps_per_round = privacy.steps_per_round
+        batches = poisson_batches(len(split), privacy, generator=noise)
+        model, optimizer = make_private(model, optimizer, privacy, generator=noise)
+    total_steps = total_rounds * steps_per_round
+    step = round_index * steps_per_round
 
     model.train()
     losses = []
     with torch.random.fork_rng(devices=[]):
         # Dropout draws from the global generator; fork_rng keeps that local.
         torch.manual_seed(_derive_seed(seed, round_index, 1))
-        for _ in range(config.local_epochs):
-            for batch in _batches(len(split), config.batch_size, generator):
-                _set_lr(optimizer, _cosine_lr(config, step, total_steps))
-                inputs = images[batch]
-                if config.augment:
-                    inputs = augment(inputs, config=config, generator=generator)
-                targets = labels[batch]
+        for batch in batches:
+            _set_lr(optimizer, _cosine_lr(config, step, total_steps))
+            inputs = images[batch]
+            if config.augment:
+                inputs = augment(inputs, config=config, generator=generator)
+            targets = labels[batch]
 
-                logits = model(inputs)
-                loss = F.binary_cross_entropy_with_logits(
-                    logits, targets, weight=class_weights[targets.long()]
-                )
-                optimizer.zero_grad(set_to_none=True)
-                torch.autograd.backward(loss)
-                optimizer.step()
+            logits = model(inputs)
+            loss = F.binary_cross_entropy_with_logits(
+                logits, targets, weight=class_weights[targets.long()]
+            )
+            if len(batch) == 0:
+                # An empty Poisson batch still takes its noisy step (the
+                # accountant counts it); the mean of nothing is NaN.
+                loss = logits.sum()
+            optimizer.zero_grad(set_to_none=True)
+            torch.autograd.backward(loss)
+            optimizer.step()
 
+            if len(batch) > 0:
                 losses.append(float(loss.detach()))
-                step += 1
+            step += 1
     return TrainStats(loss=float(np.mean(losses)), num_examples=len(split))
 
 
@@ -347,12 +371,13 @@ def _set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
         group["lr"] = lr
 
 
-def _batches(
-    count: int, batch_size: int, generator: torch.Generator
+def _epochs(
+    count: int, config: TrainConfig, generator: torch.Generator
 ) -> Iterator[torch.Tensor]:
-    order = torch.randperm(count, generator=generator)
-    for start in range(0, count, batch_size):
-        yield order[start : start + batch_size]
+    for _ in range(config.local_epochs):
+        order = torch.randperm(count, generator=generator)
+        for start in range(0, count, config.batch_size):
+            yield order[start : start + config.batch_size]
 
 
 def _derive_seed(*parts: int) -> int:

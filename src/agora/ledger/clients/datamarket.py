@@ -7,6 +7,7 @@ from eth_typing import ChecksumAddress
 from agora.ledger.clients.base import ContractClient
 from agora.ledger.errors import InvalidArgumentError, NotFoundError
 from agora.ledger.model import (
+    NO_PRIVACY_COST,
     Account,
     Dataset,
     DatasetId,
@@ -14,6 +15,7 @@ from agora.ledger.model import (
     Job,
     JobId,
     JobState,
+    MilliEpsilon,
     RoundCommitment,
     TokenAmount,
     TxHash,
@@ -65,6 +67,20 @@ class DataMarketClient(ContractClient):
         receipt = self._transact(account, function)
         return DatasetId(self._event(receipt, "DatasetRegistered")["args"]["datasetId"])
 
+    def set_privacy_budget(
+        self, dataset_id: DatasetId, budget: MilliEpsilon, *, account: Account
+    ) -> TxHash:
+        """Set a dataset's differential-privacy budget (its owner only).
+
+        A new dataset's budget is unlimited; once finite it can only be
+        lowered, never below what is spent. Private jobs whose epsilon the
+        remaining budget cannot cover, and every job without differential
+        privacy, are then refused at ``apply``.
+        """
+        return self._send(
+            account, self.contract.functions.setPrivacyBudget(dataset_id, budget)
+        )
+
     def post_job(
         self,
         *,
@@ -78,12 +94,16 @@ class DataMarketClient(ContractClient):
         deadline: int,
         coordinator: ChecksumAddress,
         account: Account,
+        privacy_cost: MilliEpsilon = NO_PRIVACY_COST,
     ) -> JobId:
         """Post a job and escrow ``reward`` from ``account`` (a BUYER).
 
         ``account`` must first approve this contract for ``reward`` on the
         token. ``deadline`` is a chain timestamp (see ``Chain.now``) until
         which providers may apply and the coordinator may start the job.
+        ``privacy_cost`` is the epsilon of the job's differential privacy,
+        which each applying dataset's budget must cover; 0 (no differential
+        privacy) is refused by every dataset with a finite budget.
         """
         function = self.contract.functions.postJob(
             spec_cid,
@@ -95,6 +115,7 @@ class DataMarketClient(ContractClient):
             max_providers,
             deadline,
             coordinator,
+            privacy_cost,
         )
         receipt = self._transact(account, function)
         return JobId(self._event(receipt, "JobPosted")["args"]["jobId"])
@@ -173,7 +194,8 @@ class DataMarketClient(ContractClient):
         )
 
     def cancel(self, job_id: JobId, *, account: Account) -> TxHash:
-        """Refund a never-started job to its buyer once its deadline passed."""
+        """Refund a never-started job to its buyer once its deadline passed;
+        its datasets get the epsilon it reserved back."""
         return self._send(account, self.contract.functions.cancel(job_id))
 
     def abort(self, job_id: JobId, *, account: Account) -> TxHash:
@@ -195,6 +217,7 @@ class DataMarketClient(ContractClient):
             deadline,
             state,
             rounds_committed,
+            privacy_cost,
         ) = self._call(self.contract.functions.jobs(job_id))
         if state == 0:
             raise NotFoundError(f"no job {job_id}")
@@ -212,11 +235,12 @@ class DataMarketClient(ContractClient):
             deadline=deadline,
             state=JobState(state),
             rounds_committed=rounds_committed,
+            privacy_cost=MilliEpsilon(privacy_cost),
         )
 
     def dataset(self, dataset_id: DatasetId) -> Dataset:
         """A dataset offer; :class:`NotFoundError` if there is none."""
-        owner, modality, label_set, samples, schema_cid = self._call(
+        owner, modality, label_set, samples, schema_cid, budget, spent = self._call(
             self.contract.functions.datasets(dataset_id)
         )
         if samples == 0:
@@ -228,6 +252,8 @@ class DataMarketClient(ContractClient):
             label_set=bytes(label_set),
             samples=samples,
             schema_cid=schema_cid,
+            privacy_budget=MilliEpsilon(budget),
+            privacy_spent=MilliEpsilon(spent),
         )
 
     def providers(self, job_id: JobId) -> list[ChecksumAddress]:

@@ -15,6 +15,18 @@
         completed, e.g. no provider delivered a valid update: the buyer is
         refunded in full, nobody is paid).
 
+        Privacy budget: each dataset carries a differential-privacy budget
+        in milli-epsilon (unlimited until its owner sets one; once finite
+        it can only be lowered) and the epsilon committed so far. A job
+        posted with a privacy cost (its spec's epsilon, in milli-epsilon;
+        0 for a job without differential privacy) reserves that cost on
+        the dataset when a provider applies, and the apply reverts when the
+        budget cannot cover it. The reservation is given back only when the
+        job is cancelled before it started; once training started the data
+        has been used, so an aborted job keeps its spend. A job without
+        differential privacy spends an unbounded epsilon and is refused by
+        every dataset with a finite budget.
+
         Every function that moves tokens writes its state before the
         transfer (checks-effects-interactions) and also holds Vyper's
         reentrancy lock. The lock check is compiled as a bare `assert`, so
@@ -38,6 +50,13 @@ PLATFORM: constant(uint256) = 8
 MAX_PROVIDERS: public(constant(uint256)) = 16
 BPS: public(constant(uint256)) = 10000
 
+# Privacy budgets and costs are in milli-epsilon. A job's cost is bounded
+# (epsilon 1000 is far past any meaningful guarantee), so the spend of a
+# dataset with an unlimited budget cannot overflow: it would take more
+# than 10**70 jobs.
+UNLIMITED_PRIVACY: public(constant(uint256)) = max_value(uint256)
+MAX_JOB_PRIVACY_COST: public(constant(uint256)) = 1000000
+
 # Job states; 0 means "no such job".
 OPEN: public(constant(uint256)) = 1
 RUNNING: public(constant(uint256)) = 2
@@ -51,6 +70,8 @@ struct Dataset:
     labelSet: bytes32
     samples: uint256
     schemaCid: String[128]
+    privacyBudget: uint256
+    privacySpent: uint256
 
 
 struct Job:
@@ -66,6 +87,7 @@ struct Job:
     deadline: uint256
     state: uint256
     roundsCommitted: uint256
+    privacyCost: uint256
 
 
 struct Round:
@@ -109,6 +131,26 @@ event DatasetRegistered:
     schemaCid: String[128]
 
 
+event PrivacyBudgetSet:
+    datasetId: indexed(uint256)
+    budget: uint256
+    spent: uint256
+
+
+event PrivacySpent:
+    jobId: indexed(uint256)
+    datasetId: indexed(uint256)
+    cost: uint256
+    spent: uint256
+
+
+event PrivacyReleased:
+    jobId: indexed(uint256)
+    datasetId: indexed(uint256)
+    cost: uint256
+    spent: uint256
+
+
 event JobPosted:
     jobId: indexed(uint256)
     buyer: indexed(address)
@@ -116,6 +158,7 @@ event JobPosted:
     reward: uint256
     deadline: uint256
     specCid: String[128]
+    privacyCost: uint256
 
 
 event ProviderApplied:
@@ -228,6 +271,8 @@ def registerDataset(
         labelSet=labelSet,
         samples=samples,
         schemaCid=schemaCid,
+        privacyBudget=UNLIMITED_PRIVACY,
+        privacySpent=0,
     )
     log DatasetRegistered(
         datasetId=datasetId,
@@ -238,6 +283,39 @@ def registerDataset(
         schemaCid=schemaCid,
     )
     return datasetId
+
+
+@external
+def setPrivacyBudget(datasetId: uint256, budget: uint256):
+    """
+    @notice Set a dataset's differential-privacy budget, in milli-epsilon.
+            Owner only. A finite budget can only be lowered afterwards (a
+            promise to the data subjects cannot be taken back), and never
+            below what is already spent. A budget of 0 closes the dataset
+            to every job.
+    """
+    dataset: Dataset = self.datasets[datasetId]
+    assert dataset.owner != empty(address), "datamarket: no such dataset"
+    assert dataset.owner == msg.sender, "datamarket: caller does not own dataset"
+    assert budget <= dataset.privacyBudget, "datamarket: privacy budget can only be lowered"
+    assert budget >= dataset.privacySpent, "datamarket: privacy budget below spent"
+
+    self.datasets[datasetId].privacyBudget = budget
+    log PrivacyBudgetSet(datasetId=datasetId, budget=budget, spent=dataset.privacySpent)
+
+
+@external
+@view
+def privacyRemaining(datasetId: uint256) -> uint256:
+    """
+    @notice What is left of a dataset's privacy budget, in milli-epsilon
+            (UNLIMITED_PRIVACY for an unlimited one).
+    """
+    dataset: Dataset = self.datasets[datasetId]
+    assert dataset.owner != empty(address), "datamarket: no such dataset"
+    if dataset.privacyBudget == UNLIMITED_PRIVACY:
+        return UNLIMITED_PRIVACY
+    return dataset.privacyBudget - dataset.privacySpent
 
 
 @external
@@ -252,10 +330,13 @@ def postJob(
     maxProviders: uint256,
     deadline: uint256,
     coordinator: address,
+    privacyCost: uint256,
 ) -> uint256:
     """
     @notice Post a training job and escrow `reward` from the caller, who
             must be a buyer and must have approved this contract first.
+            `privacyCost` is the epsilon of the job's differential privacy
+            in milli-epsilon, as its spec states; 0 for a job without it.
     @return The new job id (ids start at 1).
     """
     assert self._has_role(msg.sender, BUYER), "datamarket: caller is not a buyer"
@@ -268,6 +349,7 @@ def postJob(
     # finalize multiplies reward by a weight of at most BPS; bounding it
     # here means finalisation can never overflow and strand the escrow.
     assert reward <= max_value(uint256) // BPS, "datamarket: reward too large"
+    assert privacyCost <= MAX_JOB_PRIVACY_COST, "datamarket: privacy cost too large"
 
     jobId: uint256 = self.jobCount + 1
     self.jobCount = jobId
@@ -284,6 +366,7 @@ def postJob(
         deadline=deadline,
         state=OPEN,
         roundsCommitted=0,
+        privacyCost=privacyCost,
     )
     log JobPosted(
         jobId=jobId,
@@ -292,6 +375,7 @@ def postJob(
         reward=reward,
         deadline=deadline,
         specCid=specCid,
+        privacyCost=privacyCost,
     )
 
     assert extcall token.transferFrom(msg.sender, self, reward), "datamarket: escrow failed"
@@ -316,6 +400,7 @@ def apply(jobId: uint256, datasetId: uint256):
     assert dataset.modality == job.modality, "datamarket: modality mismatch"
     assert dataset.labelSet == job.labelSet, "datamarket: label set mismatch"
     assert dataset.samples >= job.minSamples, "datamarket: too few samples"
+    self._check_privacy(job, dataset)
 
     # A dataset's owner never changes, so one application per provider
     # also means one application per dataset.
@@ -326,6 +411,25 @@ def apply(jobId: uint256, datasetId: uint256):
     self._providers[jobId].append(msg.sender)
     self.providerDataset[jobId][msg.sender] = datasetId
     log ProviderApplied(jobId=jobId, provider=msg.sender, datasetId=datasetId, index=index)
+
+    # Spend at application, not at the start or the end: the coordinator
+    # cannot then start a job some of whose datasets ran out meanwhile, and
+    # training leaks even when the job is aborted later.
+    if job.privacyCost > 0:
+        spent: uint256 = dataset.privacySpent + job.privacyCost
+        self.datasets[datasetId].privacySpent = spent
+        log PrivacySpent(jobId=jobId, datasetId=datasetId, cost=job.privacyCost, spent=spent)
+
+
+@internal
+@view
+def _check_privacy(job: Job, dataset: Dataset):
+    if dataset.privacyBudget == UNLIMITED_PRIVACY:
+        return
+    assert job.privacyCost > 0, "datamarket: dataset needs a private job"
+    # spent <= budget always holds, so this cannot underflow.
+    remaining: uint256 = dataset.privacyBudget - dataset.privacySpent
+    assert job.privacyCost <= remaining, "datamarket: privacy budget exhausted"
 
 
 @external
@@ -467,6 +571,16 @@ def cancel(jobId: uint256):
     self.refunded[jobId] = job.reward
     log Refunded(jobId=jobId, buyer=job.buyer, amount=job.reward)
     log JobCancelled(jobId=jobId, refunded=job.reward)
+
+    # No training happened: the datasets get their reserved epsilon back.
+    if job.privacyCost > 0:
+        for provider: address in self._providers[jobId]:
+            datasetId: uint256 = self.providerDataset[jobId][provider]
+            spent: uint256 = self.datasets[datasetId].privacySpent - job.privacyCost
+            self.datasets[datasetId].privacySpent = spent
+            log PrivacyReleased(
+                jobId=jobId, datasetId=datasetId, cost=job.privacyCost, spent=spent
+            )
 
     assert extcall token.transfer(job.buyer, job.reward), "datamarket: refund failed"
 
