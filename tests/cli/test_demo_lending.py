@@ -67,7 +67,9 @@ def test_quick_demo_trains_pays_and_decides(tmp_path: Path) -> None:
     assert listed["on_fraud_list"] is True
     assert listed["decision"] == "declined"
     assert "on the consortium fraud list" in listed["reasons"]
-    assert applications["applicant-1"]["decision"] == "approved"
+    assert applications["applicant-1"]["decision"] == "approved", applications[
+        "applicant-1"
+    ]["reasons"]
     assert applications["applicant-1"]["multi_lending_platforms"] == 0
     assert not applications["applicant-1"]["on_fraud_list"]
     assert applications["applicant-5"]["declined_by"] == ["credit_score"]
