@@ -26,6 +26,7 @@ from agora.ledger import (
     Chain,
     DatasetId,
     Deployment,
+    Inclusion,
     JobId,
     Role,
     TokenAmount,
@@ -126,9 +127,14 @@ class HandJob:
 
 
 def started_job(
-    cast: Cast, spec: TrainingJobSpec = SPEC
+    cast: Cast,
+    spec: TrainingJobSpec = SPEC,
+    *,
+    declared: dict[int, int] | None = None,
 ) -> tuple[JobId, list[Provider]]:
-    """A job posted, applied to by the three hospitals, and started."""
+    """A job posted, applied to by the three hospitals, and started; with
+    ``declared``, hospital ``i`` first declares ``declared[i]`` included
+    records on chain (a consent-scoped job)."""
     market = TrainingMarket(cast.deployment, cast.store)
     job_id, _ = market.post_job(
         cast.buyer,
@@ -139,6 +145,12 @@ def started_job(
     )
     for hospital, dataset in zip(cast.hospitals, cast.datasets, strict=True):
         market.apply(hospital, job_id, dataset)
+    for index, count in (declared or {}).items():
+        cast.deployment.data_market.declare_inclusion(
+            job_id,
+            Inclusion(bytes([index + 1]) * 32, count),
+            account=cast.hospitals[index],
+        )
     cast.deployment.data_market.start_job(job_id, account=cast.buyer)
     providers = [
         Provider(i, f"hospital-{i}", h.address, max_examples=40 * (i + 1))
@@ -153,12 +165,14 @@ def run_by_hand(
     tamper: Callable[[BlockStore, JobManifest], JobManifest] | None = None,
     weights_bps: list[int] | None = None,
     spec: TrainingJobSpec = SPEC,
+    declared: dict[int, int] | None = None,
 ) -> HandJob:
     """Run, publish and finalise a job; ``tamper`` rewrites the manifest
     before its CID goes on chain, ``weights_bps`` replaces the measured
-    weights at finalisation."""
+    weights at finalisation, ``declared`` as for :func:`started_job`. The
+    hand coordinator bounds updates by the offers, whatever was declared."""
     data_market = cast.deployment.data_market
-    job_id, providers = started_job(cast, spec)
+    job_id, providers = started_job(cast, spec, declared=declared)
 
     def commit(server_round: int, root: bytes, aggregate_hash: bytes) -> str:
         return data_market.commit_round(

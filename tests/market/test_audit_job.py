@@ -361,3 +361,50 @@ def test_an_accepted_update_the_rules_reject_is_named(market: Cast) -> None:
     (broken,) = _found(report, "validation")
     assert (broken.server_round, broken.provider) == (1, hospital)
     assert "norm" in broken.detail
+
+
+CONSENT_SPEC = TrainingJobSpec.model_validate(
+    {**SPEC.model_dump(), "purpose": "research:regression"}
+)
+
+
+def test_a_consent_scoped_update_past_the_declared_count_is_named(
+    market: Cast,
+) -> None:
+    """Rule num-examples, consent-scoped: hospital 2 offered 120 rows but
+    declared 100 consented ones, and the coordinator still accepted its
+    120-example updates (rounds 1 and 2; it drops out in round 3)."""
+    hospital = market.hospitals[2].address
+    job = run_by_hand(market, spec=CONSENT_SPEC, declared={0: 40, 1: 80, 2: 100})
+
+    report = _audit(market, job)
+
+    broken = _found(report, "validation")
+    assert {(m.server_round, m.provider) for m in broken} == {
+        (1, hospital),
+        (2, hospital),
+    }
+    assert all("num-examples" in m.detail for m in broken)
+
+
+def test_a_consent_scoped_job_audits_clean_within_its_declarations(
+    market: Cast,
+) -> None:
+    job = run_by_hand(market, spec=CONSENT_SPEC, declared={0: 40, 1: 80, 2: 120})
+
+    report = _audit(market, job)
+
+    assert report.ok, [str(m) for m in report.mismatches]
+
+
+def test_a_consent_scoped_provider_that_declared_nothing_is_named(
+    market: Cast,
+) -> None:
+    """Rule: every provider of a consent-scoped job declared its inclusion."""
+    job = run_by_hand(market, spec=CONSENT_SPEC, declared={0: 40, 1: 80})
+
+    report = _audit(market, job)
+
+    (missing,) = _found(report, "inclusion")
+    assert missing.provider == market.hospitals[2].address
+    assert "declared no inclusion" in missing.detail

@@ -59,7 +59,9 @@ from agora.market.errors import (
     JobNotFinalizedError,
     JobNotFoundError,
     ManifestNotPublishedError,
+    MissingInclusionError,
 )
+from agora.market.jobs import examples_bound
 from agora.market.spec import TrainingJobSpec
 from agora.vault.blockstore import BlockBackend
 
@@ -109,17 +111,16 @@ def audit_job(
     )
     spec = _spec(store, job)
     report = JobAuditReport(job_id, manifest_cid, job.spec_cid, job.reward)
-    providers = [
-        Provider(
-            index,
-            address,
-            address,
-            max_examples=market.dataset(
-                market.provider_dataset(job_id, address)
-            ).samples,
-        )
-        for index, address in enumerate(market.providers(job_id))
-    ]
+    providers = []
+    for index, address in enumerate(market.providers(job_id)):
+        try:
+            bound = examples_bound(market, job_id, address, spec)
+        except MissingInclusionError as exc:
+            # Consent-scoped, yet trained without saying on what: bound by
+            # the offer, and the missing declaration is itself a finding.
+            report.mismatches.append(Mismatch("inclusion", str(exc), None, address))
+            bound = market.dataset(market.provider_dataset(job_id, address)).samples
+        providers.append(Provider(index, address, address, max_examples=bound))
     _check_manifest(report, manifest, job, providers)
 
     # Rounds, each from the model the previous one re-derived.

@@ -33,6 +33,7 @@ from agora.federated.simulation import (
 )
 from agora.federated.strategy import AuditedFedAvg
 from agora.ledger import Account, Deployment
+from agora.ledger.clients.datamarket import DataMarketClient
 from agora.ledger.errors import LedgerError, NotFoundError
 from agora.ledger.hashing import label_set_hash, modality_hash
 from agora.ledger.model import DatasetId, JobId, TokenAmount, TxHash
@@ -199,7 +200,7 @@ class TrainingMarket:
                 index,
                 names.get(address, address),
                 address,
-                max_examples=self._examples_bound(job_id, address, spec),
+                max_examples=examples_bound(market, job_id, address, spec),
             )
             for index, address in enumerate(market.providers(job_id))
         ]
@@ -297,25 +298,35 @@ class TrainingMarket:
             privacy=privacy,
         )
 
-    def _examples_bound(
-        self, job_id: JobId, provider: ChecksumAddress, spec: TrainingJobSpec
-    ) -> int:
-        market = self.deployment.data_market
-        if spec.purpose is None:
-            return market.dataset(market.provider_dataset(job_id, provider)).samples
-        try:
-            return market.inclusion(job_id, provider).count
-        except NotFoundError:
-            raise MissingInclusionError(
-                f"job {job_id} is consent-scoped but {provider} declared no inclusion"
-            ) from None
-
     def _abort(self, job_id: JobId, coordinator: Account, *, reason: str) -> None:
         logger.error("job %s failed (%s); aborting it", job_id, reason)
         try:
             self.deployment.data_market.abort(job_id, account=coordinator)
         except LedgerError:
             logger.exception("job %s could not be aborted; escrow still held", job_id)
+
+
+def examples_bound(
+    market: DataMarketClient,
+    job_id: JobId,
+    provider: ChecksumAddress,
+    spec: TrainingJobSpec,
+) -> int:
+    """The most examples one update of ``provider`` may claim in ``job_id``
+    (rule ``num-examples``): the samples its dataset offered, or for a
+    consent-scoped job (``spec.purpose``) the records it declared included.
+
+    Raises :class:`MissingInclusionError` for a consent-scoped job whose
+    provider declared nothing on chain.
+    """
+    if spec.purpose is None:
+        return market.dataset(market.provider_dataset(job_id, provider)).samples
+    try:
+        return market.inclusion(job_id, provider).count
+    except NotFoundError:
+        raise MissingInclusionError(
+            f"job {job_id} is consent-scoped but {provider} declared no inclusion"
+        ) from None
 
 
 def verify_committed_inclusion(
